@@ -1,0 +1,26 @@
+"""Spiking neurons of the LAS conversion: pure coding math (MT, OAT, HG, FS), their statistics and calibration.
+
+Every neuron decodes a K-step spike train to x_hat = sum_t d_t z_t; `forward` returns x_hat in closed form
+(equivalent mode), `spikes` the [K, ...] train, `spike_count` its number of spikes per element.
+"""
+
+from .base import MAX_TIME_STEPS, ROUNDINGS, Neuron, NeuronStats, track_stats
+from .codes import popcount
+from .functions import HG_FUNCTIONS, HGFunction
+from .hg import HGNeuron
+from .mt import MTNeuron
+from .oat import OATNeuron
+
+__all__ = [
+    "HG_FUNCTIONS",
+    "HGFunction",
+    "HGNeuron",
+    "MAX_TIME_STEPS",
+    "MTNeuron",
+    "Neuron",
+    "NeuronStats",
+    "OATNeuron",
+    "ROUNDINGS",
+    "popcount",
+    "track_stats",
+]

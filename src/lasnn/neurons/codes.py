@@ -1,0 +1,79 @@
+"""Integer-code math: K-bit fixed-point and floating codes, bit planes, popcount.
+
+Fixed point (MT/OAT): c = R(|x| / s), s = tau * 2^-K, R(u) = floor(u + 1/2) ("nearest", half up) or floor(u).
+Floating (HG): |y| rounded to K significant bits (c in [2^(K-1), 2^K) on the grid 2^(e-K) of its octave e,
+2^(e-1) <= |y| < 2^e); below the lowest octave e_min the grid 2^(e_min-K) is kept (fixed point).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+__all__ = ["popcount", "bit_planes", "fixed_code", "round_significand", "float_code", "round_up_significand"]
+
+_M1, _M2, _M4 = 0x5555555555555555, 0x3333333333333333, 0x0F0F0F0F0F0F0F0F
+
+
+def popcount(c: Tensor) -> Tensor:
+    """Number of set bits of non-negative integer codes (< 2^63), as int32 (SWAR bit tricks, any device)."""
+    c = c.to(torch.int64)
+    c = c - ((c >> 1) & _M1)
+    c = (c & _M2) + ((c >> 2) & _M2)
+    c = (c + (c >> 4)) & _M4
+    c = c + (c >> 8)
+    c = c + (c >> 16)
+    c = c + (c >> 32)
+    return (c & 0x7F).to(torch.int32)
+
+
+def bit_planes(c: Tensor, time_steps: int) -> Tensor:
+    """Bits of the K-bit codes c, MSB first: out[t-1] = bit_{K-t}(c), shape [K, *c.shape], int64."""
+    shifts = torch.arange(time_steps - 1, -1, -1, device=c.device).view(-1, *([1] * c.dim()))
+    return (c.unsqueeze(0) >> shifts) & 1
+
+
+def fixed_code(a: Tensor, step: Tensor | float, nearest: bool) -> Tensor:
+    """Unclamped fixed-point code R(a / step) of a >= 0, as floats of a's dtype (a is overwritten)."""
+    q = a.div_(step)
+    if nearest:
+        q.add_(0.5)
+    return q.floor_()
+
+
+def round_significand(y: Tensor, time_steps: int, nearest: bool, nan: Tensor | None = None) -> Tensor:
+    """Round float32/float64 y to K significant bits in place (half away from zero, or toward zero).
+
+    Works on the IEEE bit pattern: adding half a grid step to the integer view and masking the low bits rounds the
+    significand, and a carry moves into the exponent (the next octave) by itself. Subnormals are rounded on the
+    fixed grid 2^(e_min-K) of the lowest normal octave. `nan` (= isnan(y), computed if not given) restores NaN,
+    whose payload the integer add may wrap; +-inf stays +-inf.
+    """
+    itype, drop = (torch.int32, 24 - time_steps) if y.dtype == torch.float32 else (torch.int64, 53 - time_steps)
+    nan = torch.isnan(y) if nan is None else nan
+    bits = y.view(itype)
+    if nearest:
+        bits.add_(1 << (drop - 1))
+    bits.bitwise_and_(~((1 << drop) - 1))
+    return y.masked_fill_(nan, math.nan)
+
+
+def float_code(r: Tensor, time_steps: int, e_min: int) -> tuple[Tensor, Tensor]:
+    """Code c (int64) and octave e (int64) of values r already on the K-bit floating grid: |r| = c * 2^(e-K).
+
+    e is the octave of r (2^(e-1) <= |r| < 2^e), raised to e_min below it (then c < 2^(K-1)). NaN gets the all-ones
+    code (K spikes carrying NaN).
+    """
+    _, e = torch.frexp(r.double())
+    e = e.to(torch.int64).clamp_min_(e_min)
+    c = r.double().abs() * torch.exp2((time_steps - e).double())
+    c = torch.nan_to_num_(c, nan=float(2**time_steps - 1), posinf=float(2**time_steps - 1))
+    return c.to(torch.int64), e
+
+
+def round_up_significand(value: float, bits: int) -> float:
+    """Smallest float >= value with at most `bits` significant bits (value > 0)."""
+    m, e = math.frexp(value)
+    return math.ldexp(math.ceil(m * 2**bits) / 2**bits, e)

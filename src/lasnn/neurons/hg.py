@@ -1,0 +1,167 @@
+"""HG neuron: hierarchically gated bank of sub-neurons emitting f(x) with a K-bit significand."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from .base import Neuron, compute_dtype, tracking
+from .codes import bit_planes, fixed_code, float_code, popcount, round_significand
+from .functions import HGFunction, get_function
+
+__all__ = ["HGNeuron", "LOWEST_OCTAVE"]
+
+LOWEST_OCTAVE = -125  # octave e holds 2^(e-1) <= |y| < 2^e; e = -125 starts at 2^-126, the smallest normal float32
+_NATIVE_LOWEST = {torch.float32: LOWEST_OCTAVE, torch.float64: -1021}
+
+
+def _octave(v: float) -> int:
+    """e with 2^(e-1) <= v < 2^e (v > 0)."""
+    return math.frexp(v)[1]
+
+
+class HGNeuron(Neuron):
+    """Hierarchically gated neuron: emits f(x) for a named function with relative error <= 2^-K per value.
+
+    Construction. Threshold gates at the extrema and zeros of f split [lo, hi] into pieces on which f is
+    sign-definite and monotone. Inside a piece, a cascade of threshold gates (input-domain thresholds
+    f^-1(2^(e-1))) routes x to the octave e of |f(x)|, 2^(e-1) <= |f(x)| < 2^e. The sub-neuron of that octave is an
+    MT neuron in the inverse domain: its membrane starts at x, it fires at step t when f(v) >= 2^(e-t) (an
+    input-domain threshold) and resets by v <- f^-1(f(v) - 2^(e-t)); its spikes weigh d_t = 2^(e-t), so it emits
+    the K-bit code of the significand,
+
+        decoded = sign(f(x)) * c * 2^(e-K),   c = R(|f(x)| 2^(K-e)) in [2^(K-1), 2^K)
+
+    (R = round half up with the membrane started half a step up, or floor; a carry to 2^K is the first code of
+    the next octave). The relative error is <= 2^-K (nearest) whatever the octave, which is what lets one neuron
+    cover ranges spanning many decades. Octaves below e_min (the lowest octave of |f| on [lo, hi], floored at
+    2^-126) are coded on the fixed grid 2^(e_min-K) and counted in `underflow`; for exp below lo this gives 0 and
+    is not an error. Inputs outside [lo, hi] are clamped to it and counted in `out_of_range` (exp below lo is not
+    clamped). In equivalent mode the gate cascade is the floating-point exponent and the code the rounded
+    significand, so forward() is f(x) rounded to K significant bits on the IEEE bit pattern.
+
+    Calibration: observing returns f(x) exactly and records min/max of x; `freeze(margin)` widens [lo, hi] to
+    cover them (multiplicatively for positive-domain functions, else away from zero by `margin`), never narrower.
+    """
+
+    def __init__(self, function: str, lo: float | None = None, hi: float | None = None, time_steps: int = 16,
+                 rounding: str = "nearest") -> None:
+        super().__init__(time_steps, rounding)
+        self.spec: HGFunction = get_function(function)
+        self.function = self.spec.name
+        for name in ("lo", "hi"):
+            self.register_buffer(name, torch.empty((), dtype=self.threshold_dtype), persistent=False)
+        self.register_buffer("_obs_min", torch.full((), math.inf, dtype=torch.float64), persistent=False)
+        self.register_buffer("_obs_max", torch.full((), -math.inf, dtype=torch.float64), persistent=False)
+        default_lo, default_hi = self.spec.default_range
+        self._set_range(default_lo if lo is None else lo, default_hi if hi is None else hi)
+
+    @classmethod
+    def for_function(cls, name: str, time_steps: int = 16, lo: float | None = None,
+                     hi: float | None = None) -> HGNeuron:
+        """The HG neuron of a named function (see `lasnn.neurons.HG_FUNCTIONS`) over its default or given range."""
+        return cls(name, lo=lo, hi=hi, time_steps=time_steps)
+
+    # -- range and bank ------------------------------------------------------------------------------------------
+    def _set_range(self, lo: float, hi: float) -> None:
+        lo, hi = float(lo), float(hi)
+        self.spec.check_range(lo, hi)
+        device = self._counts.device
+        self.lo = torch.tensor(lo, dtype=self.threshold_dtype, device=device)
+        self.hi = torch.tensor(hi, dtype=self.threshold_dtype, device=device)
+        self._lo, self._hi = float(self.lo), float(self.hi)  # host copies: clamping needs no device sync
+        self._build_bank()
+
+    def _build_bank(self) -> None:
+        """Octaves e_min..e_max of |f| on [lo, hi] and the number of (piece, octave) sub-neurons."""
+        pieces = []
+        for a, b in self.spec.pieces(self._lo, self._hi):
+            va, vb = self.spec.reference(torch.tensor([a, b], dtype=torch.float64)).abs().tolist()
+            pieces.append((min(va, vb), max(va, vb)))
+        lowest = min(_octave(v) if v > 0 else LOWEST_OCTAVE for v, _ in pieces)
+        self.e_min = max(lowest, LOWEST_OCTAVE)
+        self.e_max = max(_octave(v) if v > 0 else self.e_min for _, v in pieces)
+        self.n_gates = sum(_octave(vmax) - max(_octave(vmin) if vmin > 0 else self.e_min, self.e_min) + 1
+                           for vmin, vmax in pieces if vmax > 0)
+
+    @property
+    def range(self) -> tuple[float, float]:
+        """Declared input range (lo, hi)."""
+        return self._lo, self._hi
+
+    # -- encoding ------------------------------------------------------------------------------------------------
+    def _exact(self, x: Tensor) -> Tensor:
+        return self.spec.fn(x.to(compute_dtype(x.dtype, self.time_steps))).to(x.dtype)
+
+    def _encode(self, x: Tensor, count: bool = True) -> Tensor:
+        y = x.to(compute_dtype(x.dtype, self.time_steps))
+        xc = y.clamp(self._lo, self._hi) if self.spec.clamp_below else y.clamp_max(self._hi)
+        f = self.spec.fn(xc)
+        nan = torch.isnan(xc)
+        fix_underflow = self.e_min > _NATIVE_LOWEST[f.dtype]
+        if (count and tracking()) or fix_underflow:
+            small = f.abs() < math.ldexp(1.0, self.e_min - 1)
+            if not self.spec.nonzero:
+                small &= f != 0
+        if count and tracking():
+            n_nan = nan.sum()
+            self._count(f.numel(), nan=n_nan, out_of_range=(xc != y).sum() - n_nan, underflow=small.sum())
+        if fix_underflow:
+            grid = math.ldexp(1.0, self.e_min - self.time_steps)
+            fixed = fixed_code(f.abs(), grid, self.nearest).mul_(grid).copysign_(f)
+            return torch.where(small, fixed, round_significand(f, self.time_steps, self.nearest, nan))
+        return round_significand(f, self.time_steps, self.nearest, nan)
+
+    def _codes(self, x: Tensor, count: bool) -> tuple[Tensor, Tensor, Tensor]:
+        """(decoded r, code c, octave e): |r| = c 2^(e-K)."""
+        r = self._encode(x, count)
+        c, e = float_code(r, self.time_steps, self.e_min)
+        return r, c, e
+
+    def spikes(self, x: Tensor) -> Tensor:
+        r, c, e = self._codes(x, count=True)
+        t = torch.arange(1, self.time_steps + 1, device=r.device).view(-1, *([1] * r.dim()))
+        train = (bit_planes(c, self.time_steps).double() * torch.exp2((e.unsqueeze(0) - t).double())).copysign_(r)
+        return train.masked_fill_(torch.isnan(r), math.nan).float()
+
+    def spike_count(self, x: Tensor) -> Tensor:
+        return popcount(self._codes(x, count=False)[1])
+
+    # -- calibration ---------------------------------------------------------------------------------------------
+    def _observe(self, x: Tensor) -> None:
+        if x.numel() == 0:
+            return
+        y = x.double()
+        finite = torch.isfinite(y)
+        self._obs_min = torch.minimum(self._obs_min, torch.where(finite, y, math.inf).amin())
+        self._obs_max = torch.maximum(self._obs_max, torch.where(finite, y, -math.inf).amax())
+
+    def freeze(self, margin: float = 1.25) -> None:
+        """Widen [lo, hi] to cover the observed inputs with `margin`, never narrowing it; stop observing."""
+        if not margin >= 1.0:
+            raise ValueError(f"margin must be >= 1, got {margin!r}")
+        lo, hi = self._lo, self._hi
+        obs_lo, obs_hi = float(self._obs_min), float(self._obs_max)
+        if obs_lo <= obs_hi:
+            lo = min(lo, obs_lo * margin if obs_lo < 0 else obs_lo / margin)
+            hi = max(hi, obs_hi * margin if obs_hi > 0 else obs_hi / margin)
+            if self.spec.domain_lo_open and lo <= self.spec.domain_lo:
+                lo = self._lo  # observed values at or below the open domain bound stay clamped to lo
+            lo = max(lo, self.spec.domain_lo)
+        self._set_range(lo, hi)
+        self._obs_min.fill_(math.inf)
+        self._obs_max.fill_(-math.inf)
+        self.observing = False
+
+    def calibration_state(self) -> dict[str, Tensor]:
+        return {"lo": self.lo.clone(), "hi": self.hi.clone()}
+
+    def load_calibration_state(self, state: dict[str, Tensor]) -> None:
+        lo, hi = self._state_tensor(state, ("lo", "hi"))
+        self._set_range(float(lo), float(hi))
+
+    def extra_repr(self) -> str:
+        return f"{self.function!r}, lo={self._lo:.6g}, hi={self._hi:.6g}, n_gates={self.n_gates}, " \
+               + super().extra_repr()

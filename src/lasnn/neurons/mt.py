@@ -1,0 +1,107 @@
+"""MT neuron: multi-threshold, K-bit fixed point over [0, tau) with the sign riding on the spike."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from .base import Neuron, check_positive, compute_dtype, pow2, significand_bits, tracking
+from .calibration import finite_abs_max
+from .codes import bit_planes, fixed_code, popcount, round_up_significand
+
+__all__ = ["MTNeuron"]
+
+
+def encode_fixed(neuron: Neuron, a: Tensor, step: Tensor, gate: Tensor | None = None) -> Tensor:
+    """Saturated fixed-point code q = min(R(a / step), 2^K - 1) of a = |y| (floats; a is overwritten).
+
+    Counts elements, NaN and clamped codes; with an OAT `gate`, also outliers, and clamping only where gate is True.
+    """
+    top = float(2**neuron.time_steps - 1)
+    q = fixed_code(a, step, neuron.nearest)
+    if tracking():
+        over = q > top
+        if gate is None:
+            neuron._count(q.numel(), nan=torch.isnan(q).sum(), clamped=over.sum())
+        else:
+            neuron._count(q.numel(), nan=torch.isnan(q).sum(), clamped=(over & gate).sum(), outlier=gate.sum())
+    return q.clamp_max_(top)
+
+
+def spike_train(y: Tensor, q: Tensor, scale: Tensor, time_steps: int) -> Tensor:
+    """[K, ...] float32 train sign(y) bit_{K-t}(q) scale 2^-t (scale: tau per element or broadcastable); NaN y
+    gives NaN at every step."""
+    c = torch.nan_to_num(q, nan=float(2**time_steps - 1)).to(torch.int64)
+    w = torch.exp2(-torch.arange(1, time_steps + 1, dtype=y.dtype, device=y.device)).view(-1, *([1] * y.dim()))
+    train = (bit_planes(c, time_steps).to(y.dtype) * w * scale).copysign_(y)
+    return train.masked_fill_(torch.isnan(y), math.nan).float()
+
+
+def code_count(q: Tensor, time_steps: int) -> Tensor:
+    """int32 popcount of the fixed-point codes q (NaN: all K steps)."""
+    return popcount(torch.nan_to_num(q, nan=float(2**time_steps - 1)).to(torch.int64))
+
+
+class MTNeuron(Neuron):
+    """Multi-threshold neuron (LAS MT): K-bit fixed point of |x| over [0, tau), sign on the spike.
+
+    Membrane v starts at |x| (+ tau 2^-(K+1) for "nearest"); at step t = 1..K it fires if v >= theta_t = tau 2^-t and
+    subtracts theta_t. Hence code c = min(R(|x| 2^K / tau), 2^K - 1), decoded = sign(x) c tau 2^-K, spike at step t
+    = sign(x) bit_{K-t}(c) tau 2^-t, spike count = popcount(c). |x| whose code exceeds 2^K - 1 saturates at
+    (2^K - 1) tau 2^-K and is counted as clamped.
+
+    Calibration: observing records max |x|; `freeze(margin)` sets tau = margin * max (rounded up to a short
+    significand so that c * tau 2^-K is exact in the compute dtype).
+    """
+
+    def __init__(self, tau: float | Tensor, time_steps: int = 16, rounding: str = "nearest") -> None:
+        super().__init__(time_steps, rounding)
+        self.register_buffer("tau", torch.empty((), dtype=self.threshold_dtype), persistent=False)
+        self.register_buffer("_step", torch.empty((), dtype=self.threshold_dtype), persistent=False)
+        self.register_buffer("_obs_max", torch.full((), -1.0, dtype=torch.float64), persistent=False)
+        self._set_tau(tau)
+
+    def _set_tau(self, tau: float | Tensor) -> None:
+        check_positive("tau", tau)
+        device = self._counts.device
+        self.tau = torch.as_tensor(tau).to(device=device, dtype=self.threshold_dtype).clone()
+        self._step = self.tau * pow2(-self.time_steps)
+
+    def _encode(self, x: Tensor) -> Tensor:
+        y = x.to(compute_dtype(x.dtype, self.time_steps))
+        return encode_fixed(self, y.abs(), self._step).mul_(self._step).copysign_(y)
+
+    def spikes(self, x: Tensor) -> Tensor:
+        y = x.to(compute_dtype(x.dtype, self.time_steps))
+        q = encode_fixed(self, y.abs(), self._step)
+        return spike_train(y, q, self.tau.to(y.dtype), self.time_steps)
+
+    def spike_count(self, x: Tensor) -> Tensor:
+        a = x.to(compute_dtype(x.dtype, self.time_steps)).abs()
+        q = fixed_code(a, self._step, self.nearest).clamp_max_(float(2**self.time_steps - 1))
+        return code_count(q, self.time_steps)
+
+    def _observe(self, x: Tensor) -> None:
+        self._obs_max = torch.maximum(self._obs_max, finite_abs_max(x.abs().double()))
+
+    def freeze(self, margin: float = 1.25) -> None:
+        """tau = margin * observed max |x| (1 if all observed values were 0); stop observing."""
+        observed = float(self._obs_max)
+        if observed < 0:
+            raise RuntimeError("MTNeuron.freeze: nothing was observed (set observing=True and run data first)")
+        bits = significand_bits(self.time_steps) - self.time_steps
+        self._set_tau(round_up_significand(margin * observed, bits) if observed > 0 else 1.0)
+        self.observing = False
+
+    def calibration_state(self) -> dict[str, Tensor]:
+        return {"tau": self.tau.clone()}
+
+    def load_calibration_state(self, state: dict[str, Tensor]) -> None:
+        (tau,) = self._state_tensor(state, ("tau",))
+        self._set_tau(tau)
+
+    def extra_repr(self) -> str:
+        tau = f"{float(self.tau):.6g}" if self.tau.numel() == 1 else f"tensor{tuple(self.tau.shape)}"
+        return f"tau={tau}, {super().extra_repr()}"
