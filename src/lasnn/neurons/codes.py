@@ -43,21 +43,28 @@ def fixed_code(a: Tensor, step: Tensor | float, nearest: bool) -> Tensor:
     return q.floor_()
 
 
-def round_significand(y: Tensor, time_steps: int, nearest: bool, nan: Tensor | None = None) -> Tensor:
-    """Round float32/float64 y to K significant bits in place (half away from zero, or toward zero).
+_INT_VIEW = {torch.float32: (torch.int32, 24, 0x7FC00000), torch.float64: (torch.int64, 53, 0x7FF8000000000000)}
 
-    Works on the IEEE bit pattern: adding half a grid step to the integer view and masking the low bits rounds the
-    significand, and a carry moves into the exponent (the next octave) by itself. Subnormals are rounded on the
-    fixed grid 2^(e_min-K) of the lowest normal octave. `nan` (= isnan(y), computed if not given) restores NaN,
-    whose payload the integer add may wrap; +-inf stays +-inf.
+
+def round_significand(y: Tensor, time_steps: int, nearest: bool) -> Tensor:
+    """y (float32/float64) rounded to K significant bits (half away from zero, or toward zero), a new tensor.
+
+    Works on the IEEE bit pattern of |y|: adding half a grid step to the integer view and masking the low bits
+    rounds the significand, and a carry moves into the exponent (the next octave) by itself. Subnormals are rounded
+    on the fixed grid 2^(e_min-K) of the lowest normal octave. NaN patterns are first made the canonical quiet NaN
+    (so no carry can wrap them; K = 1 restores them); +-inf stays +-inf.
     """
-    itype, drop = (torch.int32, 24 - time_steps) if y.dtype == torch.float32 else (torch.int64, 53 - time_steps)
-    nan = torch.isnan(y) if nan is None else nan
-    bits = y.view(itype)
+    itype, bits, quiet_nan = _INT_VIEW[y.dtype]
+    drop = bits - time_steps
+    sign_bit = -(1 << (8 * y.element_size() - 1))
+    raw = y.view(itype)
+    mag = (raw & ~sign_bit).clamp_max_(quiet_nan)
     if nearest:
-        bits.add_(1 << (drop - 1))
-    bits.bitwise_and_(~((1 << drop) - 1))
-    return y.masked_fill_(nan, math.nan)
+        mag.add_(1 << (drop - 1))
+    mag.bitwise_and_(~((1 << drop) - 1)).bitwise_or_(raw & sign_bit)
+    if time_steps == 1:  # no significand bit is left to hold a NaN
+        return torch.where(torch.isnan(y), y, mag.view(y.dtype))
+    return mag.view(y.dtype)
 
 
 def float_code(r: Tensor, time_steps: int, e_min: int) -> tuple[Tensor, Tensor]:

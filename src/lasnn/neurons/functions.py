@@ -59,7 +59,7 @@ def _gelu(x: Tensor) -> Tensor:
 def _gelu_tanh(x: Tensor) -> Tensor:
     """x (1 + tanh u) / 2 = x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3) (no cancellation in the tail)."""
     u = torch.addcmul(x, x, x.square(), value=0.044715).mul_(2.0 * math.sqrt(2.0 / math.pi))
-    return torch.sigmoid_(u).mul_(x)
+    return x * torch.sigmoid(u)
 
 
 def _identity(x: Tensor) -> Tensor:

@@ -56,7 +56,7 @@ class HGNeuron(Neuron):
         self.register_buffer("_obs_min", torch.full((), math.inf, dtype=torch.float64), persistent=False)
         self.register_buffer("_obs_max", torch.full((), -math.inf, dtype=torch.float64), persistent=False)
         default_lo, default_hi = self.spec.default_range
-        self._set_range(default_lo if lo is None else lo, default_hi if hi is None else hi)
+        self.set_range(default_lo if lo is None else lo, default_hi if hi is None else hi)
 
     @classmethod
     def for_function(cls, name: str, time_steps: int = 16, lo: float | None = None,
@@ -65,7 +65,8 @@ class HGNeuron(Neuron):
         return cls(name, lo=lo, hi=hi, time_steps=time_steps)
 
     # -- range and bank ------------------------------------------------------------------------------------------
-    def _set_range(self, lo: float, hi: float) -> None:
+    def set_range(self, lo: float, hi: float) -> None:
+        """Declare the input range [lo, hi] and rebuild the gate bank (host-side, cheap)."""
         lo, hi = float(lo), float(hi)
         self.spec.check_range(lo, hi)
         device = self._counts.device
@@ -86,6 +87,8 @@ class HGNeuron(Neuron):
         self.n_gates = sum(_octave(vmax) - max(_octave(vmin) if vmin > 0 else self.e_min, self.e_min) + 1
                            for vmin, vmax in pieces if vmax > 0)
 
+    _set_range = set_range  # former private name, still used by lasnn.ops.softmax
+
     @property
     def range(self) -> tuple[float, float]:
         """Declared input range (lo, hi)."""
@@ -99,20 +102,20 @@ class HGNeuron(Neuron):
         y = x.to(compute_dtype(x.dtype, self.time_steps))
         xc = y.clamp(self._lo, self._hi) if self.spec.clamp_below else y.clamp_max(self._hi)
         f = self.spec.fn(xc)
-        nan = torch.isnan(xc)
         fix_underflow = self.e_min > _NATIVE_LOWEST[f.dtype]
         if (count and tracking()) or fix_underflow:
             small = f.abs() < math.ldexp(1.0, self.e_min - 1)
             if not self.spec.nonzero:
                 small &= f != 0
         if count and tracking():
-            n_nan = nan.sum()
-            self._count(f.numel(), nan=n_nan, out_of_range=(xc != y).sum() - n_nan, underflow=small.sum())
+            n_nan = torch.count_nonzero(torch.isnan(xc))
+            self._count(f.numel(), nan=n_nan, out_of_range=torch.count_nonzero(xc != y) - n_nan,
+                        underflow=torch.count_nonzero(small))
+        r = round_significand(f, self.time_steps, self.nearest)
         if fix_underflow:
             grid = math.ldexp(1.0, self.e_min - self.time_steps)
-            fixed = fixed_code(f.abs(), grid, self.nearest).mul_(grid).copysign_(f)
-            return torch.where(small, fixed, round_significand(f, self.time_steps, self.nearest, nan))
-        return round_significand(f, self.time_steps, self.nearest, nan)
+            return torch.where(small, fixed_code(f.abs(), grid, self.nearest).mul_(grid).copysign_(f), r)
+        return r
 
     def _codes(self, x: Tensor, count: bool) -> tuple[Tensor, Tensor, Tensor]:
         """(decoded r, code c, octave e): |r| = c 2^(e-K)."""
@@ -150,7 +153,7 @@ class HGNeuron(Neuron):
             if self.spec.domain_lo_open and lo <= self.spec.domain_lo:
                 lo = self._lo  # observed values at or below the open domain bound stay clamped to lo
             lo = max(lo, self.spec.domain_lo)
-        self._set_range(lo, hi)
+        self.set_range(lo, hi)
         self._obs_min.fill_(math.inf)
         self._obs_max.fill_(-math.inf)
         self.observing = False
@@ -160,7 +163,7 @@ class HGNeuron(Neuron):
 
     def load_calibration_state(self, state: dict[str, Tensor]) -> None:
         lo, hi = self._state_tensor(state, ("lo", "hi"))
-        self._set_range(float(lo), float(hi))
+        self.set_range(float(lo), float(hi))
 
     def extra_repr(self) -> str:
         return f"{self.function!r}, lo={self._lo:.6g}, hi={self._hi:.6g}, n_gates={self.n_gates}, " \

@@ -23,10 +23,12 @@ def encode_fixed(neuron: Neuron, a: Tensor, step: Tensor, gate: Tensor | None = 
     q = fixed_code(a, step, neuron.nearest)
     if tracking():
         over = q > top
+        counts = {"nan": torch.count_nonzero(torch.isnan(q))}
         if gate is None:
-            neuron._count(q.numel(), nan=torch.isnan(q).sum(), clamped=over.sum())
+            counts["clamped"] = torch.count_nonzero(over)
         else:
-            neuron._count(q.numel(), nan=torch.isnan(q).sum(), clamped=(over & gate).sum(), outlier=gate.sum())
+            counts.update(clamped=torch.count_nonzero(over & gate), outlier=torch.count_nonzero(gate))
+        neuron._count(q.numel(), **counts)
     return q.clamp_max_(top)
 
 

@@ -1,0 +1,211 @@
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lasnn.neurons import HG_FUNCTIONS, HGNeuron
+
+HYP = settings(derandomize=True, max_examples=25, deadline=None)
+N = 100_000
+
+
+def _gelu_tanh(x):
+    """0.5 x (1 + tanh u) written as x / (1 + exp(-2u)): no cancellation in the negative tail."""
+    return x / (1 + torch.exp(-2 * math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+
+
+REFERENCES = {  # independent float64 formulas
+    "exp": torch.exp,
+    "reciprocal": lambda x: 1 / x,
+    "rsqrt": lambda x: 1 / torch.sqrt(x),
+    "sqrt": torch.sqrt,
+    "square": lambda x: x * x,
+    "gelu": lambda x: 0.5 * x * torch.special.erfc(-x / math.sqrt(2)),
+    "gelu_tanh": _gelu_tanh,
+    "silu": lambda x: x / (1 + torch.exp(-x)),
+    "sigmoid": lambda x: 1 / (1 + torch.exp(-x)),
+    "tanh": torch.tanh,
+    "relu": lambda x: x.clamp_min(0),
+    "identity": lambda x: x,
+}
+
+
+def logspace(lo: float, hi: float, n: int = N) -> torch.Tensor:
+    return torch.logspace(math.log10(lo), math.log10(hi), n, dtype=torch.float64)
+
+
+def both_signs(lo: float, hi: float) -> torch.Tensor:
+    half = logspace(lo, hi, N // 2)
+    return torch.cat([-half, half])
+
+
+SWEEPS = {  # name: (inputs, error kind, bound)
+    "exp": (torch.cat([torch.linspace(-88, 0, N // 2, dtype=torch.float64), -logspace(1e-8, 88, N // 2)]),
+            "abs", lambda x: 2e-5),
+    "reciprocal": (logspace(1e-3, 1e5), "rel", lambda x: 1e-4),
+    "rsqrt": (logspace(1e-6, 1e6), "rel", lambda x: 1e-4),
+    "sqrt": (logspace(1e-6, 1e6), "rel", lambda x: 1e-4),
+    "square": (both_signs(1e-6, 1e3), "rel", lambda x: 1e-4),
+    **{name: (torch.cat([torch.linspace(-30, 30, N // 2, dtype=torch.float64), both_signs(1e-8, 30)[::2]]),
+              "abs", lambda x: 1e-4 * x.abs().clamp_min(1)) for name in ("gelu", "gelu_tanh", "silu")},
+    **{name: (torch.cat([torch.linspace(-30, 30, N // 2, dtype=torch.float64), both_signs(1e-8, 30)[::2]]),
+              "abs", lambda x: 1e-4) for name in ("sigmoid", "tanh")},
+}
+
+
+@pytest.mark.parametrize("name", list(SWEEPS))
+def test_precision_bounds_k16(name):
+    x, kind, bound = SWEEPS[name]
+    assert x.numel() >= N
+    neuron = HGNeuron.for_function(name, time_steps=16)
+    y = neuron(x.float()).double()
+    ref = REFERENCES[name](x.float().double())  # the neuron sees the float32 input
+    err = (y - ref).abs()
+    if kind == "rel":
+        err = err / ref.abs()
+    assert (err <= bound(x)).all(), f"{name}: max {kind} error {err.max().item():.3g}"
+    stats = neuron.stats
+    assert stats.out_of_range.item() == 0 and stats.nan.item() == 0
+
+
+@pytest.mark.parametrize("name", list(HG_FUNCTIONS))
+def test_relative_error_is_2_pow_minus_k(name):
+    """Where |f| is a normal float32 and f is evaluated to a few ulps, the relative error is <= 2^-K (nearest)."""
+    neuron = HGNeuron.for_function(name, time_steps=12)
+    lo, hi = neuron.range
+    x = torch.linspace(lo, hi, 20_001, dtype=torch.float64).float()
+    ref = REFERENCES[name](x.double())
+    keep = ref.abs() > 1e-30
+    rel = ((neuron(x).double() - ref).abs() / ref.abs())[keep]
+    assert rel.max() <= 2.0**-12 * (1 + 2e-3)
+
+
+@pytest.mark.parametrize("name", list(HG_FUNCTIONS))
+def test_spike_identities(name):
+    neuron = HGNeuron.for_function(name)
+    lo, hi = neuron.range
+    x = torch.cat([torch.linspace(lo, hi, 3001), torch.tensor([lo - 1, hi + 1, 0.0, -0.0, math.nan])])
+    spikes = neuron.spikes(x)
+    y = neuron(x)
+    assert spikes.shape == (16, x.numel()) and spikes.dtype == torch.float32
+    torch.testing.assert_close(spikes.sum(0), y, rtol=1e-6, atol=0, equal_nan=True)
+    assert torch.equal(neuron.spike_count(x), (spikes != 0).sum(0).int())
+    # spike weights are powers of two 2^(e-t): the significand code of the octave
+    nz = (spikes != 0) & ~torch.isnan(spikes)
+    assert (torch.frexp(spikes[nz])[0].abs() == 0.5).all()
+
+
+def test_out_of_range_is_clamped_and_counted():
+    neuron = HGNeuron.for_function("reciprocal")
+    y = neuron(torch.tensor([1e-4, 2e5, -1.0, 1.0, math.nan]))
+    assert y[:4].tolist() == [1000.0, pytest.approx(1e-5, rel=2**-16), 1000.0, 1.0]
+    assert neuron.stats.to_dict() == {"elements": 5, "clamped": 0, "out_of_range": 3, "underflow": 0, "outlier": 0,
+                                      "nan": 1}
+
+
+def test_exp_below_lo_underflows_without_error():
+    neuron = HGNeuron.for_function("exp")
+    y = neuron(torch.tensor([-200.0, -104.0, -87.5, -1.0, 3.0]))
+    assert y[0].item() == 0 and y[1].item() == 0
+    assert y[3].item() == pytest.approx(math.exp(-1), rel=2**-16) and y[4].item() == 1.0
+    s = neuron.stats
+    assert s.out_of_range.item() == 1  # only x > hi = 0
+    assert s.underflow.item() == 3  # exp(-200), exp(-104), exp(-87.5) < 2^-126
+
+
+def test_underflow_fixed_grid_of_lowest_octave():
+    neuron = HGNeuron.for_function("exp", lo=-10.0)
+    assert neuron.e_min == math.frexp(math.exp(-10))[1]
+    x = torch.tensor([-12.0, -30.0])
+    grid = 2.0 ** (neuron.e_min - 16)
+    expected = [math.floor(math.exp(v) / grid + 0.5) * grid for v in x.tolist()]
+    assert neuron(x).tolist() == pytest.approx(expected, rel=1e-6, abs=0)
+    assert neuron.stats.underflow.item() == 2
+    torch.testing.assert_close(neuron.spikes(x).sum(0), neuron(x))
+
+
+def test_floor_rounding_never_overshoots():
+    x = torch.linspace(1e-3, 1e5, 10_001)
+    y = HGNeuron("reciprocal", rounding="floor")(x).double()
+    ref = 1 / x.double()
+    assert (y <= ref * (1 + 1e-7)).all() and ((ref - y) / ref).max() <= 2.0**-15
+
+
+def test_bank_structure():
+    exp = HGNeuron.for_function("exp")
+    assert (exp.e_min, exp.e_max) == (-125, 1) and exp.n_gates == 127
+    recip = HGNeuron.for_function("reciprocal")
+    assert (recip.e_min, recip.e_max) == (-16, 10) and recip.n_gates == 27
+    gelu = HGNeuron.for_function("gelu")  # 3 pieces: (-30, x*), (x*, 0), (0, 30)
+    assert gelu.spec.pieces(-30.0, 30.0)[1][0] == pytest.approx(-0.7517915, abs=1e-6)
+    assert gelu.n_gates > 300
+    narrow = HGNeuron.for_function("reciprocal", lo=1.0, hi=2.0)
+    assert narrow.n_gates == 2 and narrow.range == (1.0, 2.0)
+
+
+@pytest.mark.parametrize("name, x_star", [("gelu", -0.7517915246935645), ("gelu_tanh", -0.7524614220710162),
+                                          ("silu", -1.278464542761074)])
+def test_extrema_are_critical_points(name, x_star):
+    x = torch.tensor(x_star, dtype=torch.float64, requires_grad=True)
+    HG_FUNCTIONS[name].fn(x).backward()
+    assert abs(x.grad.item()) < 1e-12
+
+
+def test_observe_and_freeze_widen_range():
+    neuron = HGNeuron.for_function("reciprocal")
+    neuron.observing = True
+    x = torch.tensor([5e-4, 3.0, 4e5, math.nan, math.inf])
+    torch.testing.assert_close(neuron(x[:3]), 1 / x[:3])
+    neuron(x)
+    neuron.freeze(margin=2.0)
+    assert neuron.range == (pytest.approx(2.5e-4), pytest.approx(8e5))
+    assert not neuron.observing
+    gelu = HGNeuron.for_function("gelu")
+    gelu.observing = True
+    gelu(torch.tensor([-1.0, 50.0]))
+    gelu.freeze(margin=1.25)
+    assert gelu.range == (-30.0, 62.5)  # never narrower than the declared range
+
+
+def test_freeze_keeps_open_domain():
+    neuron = HGNeuron.for_function("rsqrt")
+    neuron.observing = True
+    neuron(torch.tensor([0.0, 1.0]))
+    neuron.freeze()
+    assert neuron.range[0] == pytest.approx(1e-6)
+
+
+def test_calibration_state_round_trip():
+    a = HGNeuron.for_function("exp", lo=-20.0, hi=1.0)
+    b = HGNeuron.for_function("exp")
+    b.load_calibration_state(a.calibration_state())
+    assert b.range == a.range and b.n_gates == a.n_gates
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"function": "softplus"}, "function must be one of"),
+    ({"function": "exp", "lo": 1.0, "hi": 1.0}, "lo < hi"),
+    ({"function": "exp", "lo": 2.0, "hi": 1.0}, "lo < hi"),
+    ({"function": "exp", "lo": -math.inf}, "lo < hi"),
+    ({"function": "reciprocal", "lo": 0.0}, "lo must be > 0"),
+    ({"function": "sqrt", "lo": -1.0}, "lo must be >= 0"),
+    ({"function": "exp", "time_steps": 0}, "time_steps"),
+    ({"function": "exp", "rounding": "even"}, "rounding"),
+])
+def test_invalid_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        HGNeuron(**kwargs)
+
+
+@HYP
+@given(st.sampled_from(list(HG_FUNCTIONS)), st.lists(st.floats(-1e3, 1e3, width=32), min_size=1, max_size=32),
+       st.integers(2, 23))
+def test_any_k_decodes_its_spikes(name, values, k):
+    neuron = HGNeuron.for_function(name, time_steps=k)
+    x = torch.tensor(values)
+    spikes = neuron.spikes(x)
+    torch.testing.assert_close(spikes.sum(0), neuron(x), rtol=1e-6, atol=0)
+    assert torch.equal(neuron.spike_count(x), (spikes != 0).sum(0).int())
+    assert (neuron.spike_count(x) <= k).all()
