@@ -1,0 +1,60 @@
+"""Spiking activation modules: an activation module is replaced by the HG neuron of the function it computes."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..neurons import HGNeuron
+from ..ops import spiking_activation
+from .state import ConversionState, Mode
+
+ACTIVATION_MODULE_NAMESPACES = ("transformers.activations", "torch.nn.modules.activation")
+
+REFERENCES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "gelu": F.gelu,
+    "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
+    "silu": F.silu,
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": F.relu,
+}
+IDENTITY = "identity"
+
+
+def is_activation_module(module: nn.Module) -> bool:
+    return type(module).__module__ in ACTIVATION_MODULE_NAMESPACES and not any(True for _ in module.parameters())
+
+
+def activation_function(module: nn.Module) -> str | None:
+    """The name of the HG function that ``module`` computes (probed on [-8, 8]), ``"identity"``, or None."""
+    x = torch.linspace(-8.0, 8.0, 2001)
+    try:
+        with torch.no_grad():
+            y = module(x)
+    except Exception:
+        return None
+    if not isinstance(y, torch.Tensor) or y.shape != x.shape:
+        return None
+    if torch.equal(y, x):
+        return IDENTITY
+    for name, reference in REFERENCES.items():
+        if torch.allclose(y, reference(x), rtol=1e-5, atol=1e-6):
+            return name
+    return None
+
+
+class SpikingActivation:
+    """f(x) emitted by an HG neuron: gates route x to one sub-neuron that spikes the K-bit code of f(x)."""
+
+    _lasnn_state: ConversionState
+    lasnn_neuron: HGNeuron
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mode = self._lasnn_state.mode
+        if mode is Mode.ANN:
+            return super().forward(x)
+        return spiking_activation(x, self.lasnn_neuron, temporal=mode is Mode.TEMPORAL)

@@ -1,0 +1,130 @@
+"""The public conversion API: convert, modes, audit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from . import attention as attention_impl
+from .audit import AuditReport, audit as _audit, trace
+from .calibrate import calibrate
+from .config import LASConfig
+from .inputs import validate_batch
+from .sites import SiteEncoder
+from .state import STATE_ATTR, ConversionState, Mode, get_state, is_converted, parse_mode
+from .surgery import ConversionError, Plan, apply_plan, plan_conversion
+from .swap import set_attr
+
+SUPPORTED_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+
+
+def _check_convertible(model: nn.Module, config: LASConfig, calibration_data: Any) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"lasnn.convert expects a torch.nn.Module (a transformers model), got {type(model).__name__}")
+    if not isinstance(config, LASConfig):
+        raise TypeError(f"config must be a lasnn.LASConfig, got {type(config).__name__}")
+    if is_converted(model):
+        raise ValueError("this model is already converted; convert a fresh model, or switch modes with lasnn.set_mode")
+    if model.training:
+        raise ValueError("the model is in training mode; call model.eval() before lasnn.convert (dropout must be off)")
+    dtypes = {p.dtype for p in model.parameters() if p.is_floating_point()}
+    unsupported = sorted(str(d) for d in dtypes if d not in SUPPORTED_DTYPES)
+    if unsupported:
+        raise ValueError(f"unsupported parameter dtype(s) {unsupported}; lasnn converts float32, float16 and bfloat16 models")
+    if not hasattr(model, "get_input_embeddings") or not hasattr(model, "config"):
+        raise TypeError(f"{type(model).__name__} is not a transformers PreTrainedModel")
+    if calibration_data is None and config.fixed_thresholds is None:
+        raise ValueError(
+            "calibration_data is required to set each site's thresholds: pass an iterable of tokenizer output dicts "
+            "(default 32 sequences), or use LASConfig.paper() / fixed_thresholds=(theta_nor, theta_out)"
+        )
+    if isinstance(calibration_data, (Mapping, str, torch.Tensor)):
+        raise ValueError("calibration_data must be an iterable of input dicts (e.g. a list of tokenizer outputs), not a single "
+                         f"{type(calibration_data).__name__}")
+
+
+def _switch_attention(model: nn.Module, state: ConversionState, spiking: bool) -> None:
+    if state.attention:
+        model.set_attn_implementation(attention_impl.IMPLEMENTATION if spiking else state.original_attn_implementation)
+
+
+def prepare(model: nn.Module, config: LASConfig) -> tuple[ConversionState, Plan]:
+    """Plan and apply the module surgery (no calibration); the model is left unchanged on any error."""
+    plan = plan_conversion(model, config)
+    if plan.unsupported:
+        raise ConversionError(plan.unsupported)
+    state = ConversionState(config=config, original_attn_implementation=model.config._attn_implementation,
+                            allowed_ann=plan.allowed_ann)
+    state.attention = any(step.kind == "attention" for step in plan.steps)
+    try:
+        state.undo.append(set_attr(model, STATE_ATTR, state))
+        apply_plan(plan, state)
+        if state.attention:
+            attention_impl.register()
+            _switch_attention(model, state, spiking=True)
+            state.undo.append(lambda: _switch_attention(model, state, spiking=False))
+    except BaseException:
+        state.rollback()
+        raise
+    return state, plan
+
+
+def convert(model: nn.Module, config: LASConfig | None = None, calibration_data: Iterable[Any] | None = None) -> nn.Module:
+    """Convert ``model`` in place into a fully spike-driven model and return it (in "equivalent" mode).
+
+    Every linear/matmul/product input becomes the spike train of an OAT site, every non-linearity an HG neuron.
+    Thresholds come from ``calibration_data`` (an iterable of tokenizer output dicts); afterwards one forward is
+    audited, and any op that still reads a float tensor outside ``config.allow_ann`` fails the conversion. On any
+    error the model is restored exactly as it was.
+    """
+    config = config or LASConfig()
+    _check_convertible(model, config, calibration_data)
+    state, _ = prepare(model, config)
+    try:
+        if calibration_data is not None:
+            first = calibrate(model, state, calibration_data)
+            state.mode = Mode.EQUIVALENT
+            report = trace(model, first, state.allowed_ann)
+            if not report.clean:
+                raise ConversionError([str(v) for v in report.violations])
+        state.mode = Mode.EQUIVALENT
+    except BaseException:
+        state.rollback()
+        raise
+    return model
+
+
+def set_mode(model: nn.Module, mode: str) -> None:
+    """Switch a converted model between "ann" (original float path), "equivalent" and "temporal"."""
+    state = get_state(model)
+    target = parse_mode(mode)
+    if (target is Mode.ANN) != (state.mode is Mode.ANN):
+        _switch_attention(model, state, spiking=target is not Mode.ANN)
+    for module in model.modules():
+        if isinstance(module, SiteEncoder):
+            module.clear_cache()
+    state.mode = target
+
+
+def get_mode(model: nn.Module) -> str:
+    return get_state(model).mode.value
+
+
+@contextmanager
+def mode(model: nn.Module, name: str) -> Iterator[nn.Module]:
+    """Run a block in another mode, then switch back: ``with lasnn.mode(model, "ann"): ...``."""
+    previous = get_state(model).mode
+    set_mode(model, name)
+    try:
+        yield model
+    finally:
+        set_mode(model, previous.value)
+
+
+def audit(model: nn.Module, batch: Mapping[str, Any]) -> AuditReport:
+    """Trace one forward on ``batch`` and list every op that consumed a non-spike float tensor."""
+    return _audit(model, validate_batch(model, batch))

@@ -1,0 +1,116 @@
+"""Calibration: run the float path with every neuron observing, find shared sites, then freeze thresholds.
+
+Rules (LASConfig): OAT theta_nor = quantile(|x|), theta_out = theta_nor * 2^ceil(log2(margin * max|x| / theta_nor));
+HG gate banks cover the observed input range widened by ``hg_range_margin``. Synapses that read the very same
+tensor in one forward (q/k/v, gate/up) share one site.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+import torch.nn as nn
+from tqdm.auto import tqdm
+
+from ..neurons import HGNeuron, Neuron, OATNeuron
+from .inputs import validate_batch
+from .linear import SpikingSynapse
+from .sites import SiteEncoder
+from .state import ConversionState, Mode
+
+
+def _sequences(batch: dict[str, Any]) -> int:
+    first = batch.get("input_ids", batch.get("inputs_embeds"))
+    return int(first.shape[0])
+
+
+class _InputSharing:
+    """Records which synapses read the same tensor object consecutively during one forward."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.groups: list[list[tuple[str, nn.Module]]] = []
+        self._last: torch.Tensor | None = None
+        self._handles = [
+            module.register_forward_pre_hook(self._make_hook(name, module))
+            for name, module in model.named_modules()
+            if isinstance(module, SpikingSynapse)
+        ]
+
+    def _make_hook(self, name: str, module: nn.Module):  # noqa: ANN202
+        def hook(_: nn.Module, args: tuple[Any, ...]) -> None:
+            x = args[0]
+            if x is self._last and self.groups:
+                self.groups[-1].append((name, module))
+            else:
+                self.groups.append([(name, module)])
+            self._last = x
+
+        return hook
+
+    def close(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._last = None
+
+
+def share_sites(groups: list[list[tuple[str, nn.Module]]]) -> list[list[str]]:
+    """Make every group of synapses that read one tensor use the first one's site; returns the groups by name."""
+    shared = []
+    for group in groups:
+        if len(group) < 2:
+            continue
+        site: SiteEncoder = group[0][1].lasnn_input
+        site.consumers = len(group)
+        for _, module in group[1:]:
+            module.lasnn_input = site
+        shared.append([name for name, _ in group])
+    return shared
+
+
+def neurons_to_observe(model: nn.Module) -> list[Neuron]:
+    """Neurons that learn from calibration data: OAT sites without thresholds and every HG gate bank."""
+    return [
+        m for m in model.modules()
+        if (isinstance(m, OATNeuron) and not m.is_calibrated) or isinstance(m, HGNeuron)
+    ]
+
+
+def calibrate(model: nn.Module, state: ConversionState, batches: Iterable[Any]) -> dict[str, Any]:
+    """Run up to ``config.calibration_sequences`` sequences of ``batches`` and freeze every observing neuron.
+
+    Returns the first validated batch (used for the conversion audit).
+    """
+    config = state.config
+    observing = neurons_to_observe(model)
+    for neuron in observing:
+        neuron.observing = True
+    state.mode = Mode.CALIBRATE
+    first: dict[str, Any] | None = None
+    seen = 0
+    sharing = _InputSharing(model)
+    try:
+        with torch.no_grad(), tqdm(total=config.calibration_sequences, desc="calibrating", unit="seq", leave=False) as bar:
+            for index, raw in enumerate(batches):
+                batch = validate_batch(model, raw, where=f"calibration batch {index}")
+                model(**batch)
+                if first is None:
+                    first = batch
+                    sharing.close()
+                    state.shared_inputs = share_sites(sharing.groups)
+                count = _sequences(batch)
+                seen += count
+                bar.update(count)
+                if seen >= config.calibration_sequences:
+                    break
+    finally:
+        sharing.close()
+    if first is None:
+        raise ValueError("calibration_data is empty; pass an iterable of tokenizer output dicts (default 32 sequences)")
+    for neuron in observing:
+        if isinstance(neuron, OATNeuron):
+            neuron.freeze(quantile=config.quantile, margin=config.outlier_margin)
+        else:
+            neuron.freeze(margin=config.hg_range_margin)
+    return first

@@ -1,0 +1,65 @@
+"""Per-model conversion state: the current execution mode and what conversion changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Callable
+
+import torch.nn as nn
+
+from .config import LASConfig
+
+STATE_ATTR = "_lasnn_state"
+
+
+class Mode(str, Enum):
+    """Execution modes of one converted model (the same module objects in every mode)."""
+
+    ANN = "ann"
+    CALIBRATE = "calibrate"
+    EQUIVALENT = "equivalent"
+    TEMPORAL = "temporal"
+
+
+USER_MODES = (Mode.ANN.value, Mode.EQUIVALENT.value, Mode.TEMPORAL.value)
+
+
+def parse_mode(name: str | Mode) -> Mode:
+    """The user-facing mode named ``name`` ("ann", "equivalent" or "temporal")."""
+    value = name.value if isinstance(name, Mode) else name
+    if value not in USER_MODES:
+        raise ValueError(f"unknown mode {name!r}; choose one of {', '.join(USER_MODES)}")
+    return Mode(value)
+
+
+@dataclass
+class ConversionState:
+    """What ``lasnn.convert`` did to a model, shared by every converted module of it."""
+
+    config: LASConfig
+    original_attn_implementation: str | None
+    mode: Mode = Mode.EQUIVALENT
+    attention: bool = False
+    allowed_ann: list[str] = field(default_factory=list)
+    shared_inputs: list[list[str]] = field(default_factory=list)
+    undo: list[Callable[[], None]] = field(default_factory=list)
+
+    def rollback(self) -> None:
+        """Undo every change, newest first."""
+        while self.undo:
+            self.undo.pop()()
+
+
+def get_state(model: nn.Module) -> ConversionState:
+    """The conversion state of ``model``; a clear error if it was never converted."""
+    state = getattr(model, STATE_ATTR, None)
+    if state is None:
+        raise ValueError(
+            f"{type(model).__name__} is not a lasnn-converted model; call lasnn.convert(model, ...) first"
+        )
+    return state
+
+
+def is_converted(model: nn.Module) -> bool:
+    return getattr(model, STATE_ATTR, None) is not None

@@ -1,0 +1,78 @@
+"""lasnn.save / lasnn.load: bit-identical round trip and clear errors for bad artifacts."""
+
+import json
+
+import pytest
+import torch
+
+import lasnn
+from tiny_models import tiny_model, token_batches
+
+CONFIG = lasnn.LASConfig(calibration_sequences=4)
+
+
+@pytest.fixture
+def saved(tmp_path):
+    model = lasnn.convert(tiny_model("llama"), CONFIG, calibration_data=token_batches(1))
+    folder = lasnn.save(model, tmp_path / "snn")
+    return model, folder
+
+
+def test_round_trip_is_bit_identical(saved):
+    model, folder = saved
+    loaded = lasnn.load(folder)
+    batch = token_batches(1, seed=9)[0]
+    for name in ("equivalent", "temporal", "ann"):
+        with lasnn.mode(model, name), lasnn.mode(loaded, name), torch.no_grad():
+            assert torch.equal(model(**batch).logits, loaded(**batch).logits), name
+    assert lasnn.audit(loaded, batch).clean
+
+
+def test_save_refuses_a_non_empty_folder(saved, tmp_path):
+    model, folder = saved
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        lasnn.save(model, folder)
+    lasnn.save(model, folder, overwrite=True)
+
+
+def test_edited_file_is_detected(saved):
+    _, folder = saved
+    weights = folder / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1
+    weights.write_bytes(bytes(data))
+    with pytest.raises(lasnn.ArtifactError, match="modified after lasnn.save"):
+        lasnn.load(folder)
+
+
+def test_missing_or_corrupt_manifest(saved, tmp_path):
+    _, folder = saved
+    with pytest.raises(lasnn.ArtifactError, match="not a lasnn model folder"):
+        lasnn.load(tmp_path)
+    (folder / "lasnn.json").write_text("{not json")
+    with pytest.raises(lasnn.ArtifactError, match="corrupted"):
+        lasnn.load(folder)
+
+
+def test_calibration_of_another_model_is_rejected(saved, tmp_path):
+    _, folder = saved
+    other = lasnn.convert(tiny_model("gpt2"), CONFIG, calibration_data=token_batches(1))
+    other_folder = lasnn.save(other, tmp_path / "other")
+    manifest = json.loads((folder / "lasnn.json").read_text())
+    (folder / "lasnn_calibration.safetensors").write_bytes((other_folder / "lasnn_calibration.safetensors").read_bytes())
+    with pytest.raises(lasnn.ArtifactError):
+        lasnn.load(folder)
+    manifest["sha256"]["lasnn_calibration.safetensors"] = json.loads((other_folder / "lasnn.json").read_text())["sha256"]["lasnn_calibration.safetensors"]
+    (folder / "lasnn.json").write_text(json.dumps(manifest))
+    with pytest.raises(lasnn.ArtifactError, match="does not match this model"):
+        lasnn.load(folder)
+
+
+def test_manifest_of_another_model_is_rejected(saved, tmp_path):
+    _, folder = saved
+    other = lasnn.convert(tiny_model("llama", seed=5), CONFIG, calibration_data=token_batches(1))
+    other_folder = lasnn.save(other, tmp_path / "other")
+    for name in ("lasnn.json", "lasnn_calibration.safetensors"):
+        (folder / name).write_bytes((other_folder / name).read_bytes())
+    with pytest.raises(lasnn.ArtifactError, match="model.safetensors was modified"):
+        lasnn.load(folder)
