@@ -6,12 +6,15 @@ Every neuron decodes a K-step spike train to x_hat = sum_t d_t z_t; `forward` re
 
 from .base import MAX_TIME_STEPS, ROUNDINGS, Neuron, NeuronStats, track_stats
 from .codes import popcount
+from .fitting import fit_fs
+from .fs import FSNeuron
 from .functions import HG_FUNCTIONS, HGFunction
 from .hg import HGNeuron
 from .mt import MTNeuron
 from .oat import OATNeuron
 
 __all__ = [
+    "FSNeuron",
     "HG_FUNCTIONS",
     "HGFunction",
     "HGNeuron",
@@ -21,6 +24,7 @@ __all__ = [
     "NeuronStats",
     "OATNeuron",
     "ROUNDINGS",
+    "fit_fs",
     "popcount",
     "track_stats",
 ]
