@@ -1,0 +1,99 @@
+"""``lasnn report`` and ``lasnn sweep``: spike/operation/energy accounting and the time-step study on the command line.
+
+``register(subparsers)`` adds both subcommands to the parser of ``lasnn.cli``; each sets ``func(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .metrics.energy import PRESETS
+
+
+def register(subparsers: Any) -> None:
+    """Add ``report`` and ``sweep`` to an ``argparse`` subparsers object."""
+    report = subparsers.add_parser("report", help="spikes, operations and energy of a converted model, ANN beside SNN")
+    _common(report)
+    report.add_argument("--time-steps", type=int, default=16, help="K for a model converted here (default 16)")
+    report.add_argument("--preset", action="append", choices=sorted(PRESETS), help="energy preset(s) (default: all)")
+    report.add_argument("--energy", type=Path, help="JSON file with a user-defined preset (name, mac_pj, ac_pj, ...)")
+    report.add_argument("--memory", action="store_true", help="add the memory-access term of each preset")
+    report.add_argument("--temporal", action="store_true", help="count in temporal mode (spike trains; slow)")
+    report.set_defaults(func=_run_report)
+
+    sweep = subparsers.add_parser("sweep", help="perplexity, parity and spikes per neuron as the time steps K vary")
+    _common(sweep)
+    sweep.add_argument("--time-steps", type=int, nargs="+", default=[6, 8, 10, 12, 14, 16], help="K values")
+    sweep.set_defaults(func=_run_sweep)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL", help="named model (smollm2-135m), a local HF folder, or a lasnn.save folder")
+    parser.add_argument("--data", default="shakespeare", help="shakespeare[:WORK] or a text file (default shakespeare)")
+    parser.add_argument("--sequences", type=int, default=4, help="evaluation sequences (default 4)")
+    parser.add_argument("--length", type=int, default=128, help="tokens per sequence (default 128)")
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--calibration-sequences", type=int, default=8, help="calibration sequences, taken after the evaluation ones")
+    parser.add_argument("--json", type=Path, help="write the JSON report here")
+    parser.add_argument("--plot", type=Path, help="write PNG plots into this folder")
+
+
+def _fail(message: str) -> int:
+    print(f"lasnn: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _user_preset(path: Path | None) -> Any:
+    from .metrics.energy import EnergyPreset
+
+    if path is None:
+        return None
+    try:
+        return EnergyPreset.from_dict(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError) as error:
+        raise ValueError(f"--energy {path}: {error}") from None
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from .metrics.plots import write_plots
+    from .metrics.report import report
+    from .studies.models import prepare
+
+    try:
+        presets: list[Any] = list(args.preset or sorted(PRESETS))
+        user = _user_preset(args.energy)
+        if user is not None:
+            presets.append(user)
+        model, batches = prepare(args.model, args.data, args.sequences, args.length, args.batch_size,
+                                 args.calibration_sequences, args.time_steps)
+    except (ValueError, FileNotFoundError) as error:
+        return _fail(str(error))
+    result = report(model, batches, presets=presets, memory=args.memory,
+                    mode="temporal" if args.temporal else "equivalent")
+    print(result)
+    if args.json:
+        result.to_json(args.json)
+    if args.plot:
+        for path in write_plots(result, args.plot):
+            print(f"wrote {path}")
+    return 0
+
+
+def _run_sweep(args: argparse.Namespace) -> int:
+    from .studies.sweep import sweep
+
+    try:
+        result = sweep(args.model, args.data, args.time_steps, sequences=args.sequences, length=args.length,
+                       batch_size=args.batch_size, calibration_sequences=args.calibration_sequences)
+    except (ValueError, FileNotFoundError) as error:
+        return _fail(str(error))
+    print(result)
+    if args.json:
+        result.to_json(args.json)
+    if args.plot:
+        print(f"wrote {result.plot(args.plot)}")
+    return 0
