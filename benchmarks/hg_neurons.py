@@ -1,8 +1,9 @@
 """HG neuron benchmark: precision against float64 references, spikes per neuron, gates and throughput.
 
 For every HG function: sweep its declared range (log-spaced where it spans decades, both signs where the domain has
-both), report max abs / rel error (rel where |f| >= 1e-30: below, f itself nears the float32 underflow limit), mean spikes per neuron (popcount of the codes), the
-gate bank size, the issue's error bound and whether it holds, and forward throughput in equivalent mode.
+both), report max abs / rel error (rel where |f| >= 1e-30: below, f itself nears the float32 underflow limit), mean
+spikes per neuron (popcount of the codes), the gate bank size, the issue's error bound and whether it holds, and
+forward throughput in equivalent mode.
 
     python benchmarks/hg_neurons.py [--time-steps 16] [--points 1000000] [--device cpu] [--json PATH]
 """

@@ -131,3 +131,18 @@ def test_observing_forward_is_the_float_function():
         x = sample("cpu")
         torch.testing.assert_close(neuron(x), ref(x))
         assert neuron.stats.elements.item() == 0
+
+
+@pytest.mark.parametrize("mode", [torch.inference_mode, torch.no_grad])
+def test_calibration_inside_inference_mode(mode):
+    neurons = [MTNeuron(1.0), OATNeuron(), HGNeuron.for_function("exp")]
+    with mode():
+        for neuron in neurons:
+            neuron.observing = True
+            neuron(sample("cpu"))
+    for neuron in neurons:
+        neuron.freeze()
+        neuron.observing = True
+        neuron(sample("cpu"))  # observing again outside the mode
+        neuron.freeze()
+        neuron(sample("cpu"))

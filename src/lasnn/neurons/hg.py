@@ -138,8 +138,8 @@ class HGNeuron(Neuron):
             return
         y = x.double()
         finite = torch.isfinite(y)
-        self._obs_min = torch.minimum(self._obs_min, torch.where(finite, y, math.inf).amin())
-        self._obs_max = torch.maximum(self._obs_max, torch.where(finite, y, -math.inf).amax())
+        torch.minimum(self._obs_min, torch.where(finite, y, math.inf).amin(), out=self._obs_min)
+        torch.maximum(self._obs_max, torch.where(finite, y, -math.inf).amax(), out=self._obs_max)
 
     def freeze(self, margin: float = 1.25) -> None:
         """Widen [lo, hi] to cover the observed inputs with `margin`, never narrowing it; stop observing."""

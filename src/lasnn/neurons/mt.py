@@ -86,7 +86,7 @@ class MTNeuron(Neuron):
         return code_count(q, self.time_steps)
 
     def _observe(self, x: Tensor) -> None:
-        self._obs_max = torch.maximum(self._obs_max, finite_abs_max(x.abs().double()))
+        torch.maximum(self._obs_max, finite_abs_max(x.abs().double()), out=self._obs_max)
 
     def freeze(self, margin: float = 1.25) -> None:
         """tau = margin * observed max |x| (1 if all observed values were 0); stop observing."""
@@ -95,6 +95,7 @@ class MTNeuron(Neuron):
             raise RuntimeError("MTNeuron.freeze: nothing was observed (set observing=True and run data first)")
         bits = significand_bits(self.time_steps) - self.time_steps
         self._set_tau(round_up_significand(margin * observed, bits) if observed > 0 else 1.0)
+        self._obs_max.fill_(-1.0)
         self.observing = False
 
     def calibration_state(self) -> dict[str, Tensor]:

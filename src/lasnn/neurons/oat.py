@@ -92,7 +92,7 @@ class OATNeuron(Neuron):
     def _observe(self, x: Tensor) -> None:
         a = x.abs().to(compute_dtype(x.dtype, self.time_steps))
         histogram_update(self._hist, a)
-        self._obs_max = torch.maximum(self._obs_max, finite_abs_max(a))
+        torch.maximum(self._obs_max, finite_abs_max(a), out=self._obs_max)
 
     def freeze(self, quantile: float = 0.999, margin: float = 1.25) -> None:
         """Set (theta_nor, theta_out) from the observed histogram (see class docstring); stop observing."""
