@@ -1,0 +1,222 @@
+"""``lasnn.report(model, data)``: spikes, synaptic operations and energy of a converted model beside its ANN."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..convert.api import mode as run_mode
+from ..convert.attention import AttentionNeurons
+from ..convert.inputs import validate_batch
+from ..convert.state import get_state
+from .energy import PRESETS, SOURCE, EnergyPreset, Ops, energy_pj, resolve_preset
+from .spikes import NeuronRecord, SpikeCounter
+from .synapses import RULES, SynapticOp, OpCounter, __doc__ as SYNAPSE_RULES
+
+NEURON_RULES = ("spikes per neuron = popcount of each neuron's code on the exact input it sees (equivalent mode), "
+                "or the non-zero entries of the trains actually used (temporal mode); "
+                "neuron updates = elements x (K membrane steps + routing comparisons: OAT 1, HG ceil(log2 gates))")
+
+
+@dataclass
+class EnergyRow:
+    preset: EnergyPreset
+    memory: bool
+    snn_pj: float
+    ann_pj: float
+
+    @property
+    def ratio(self) -> float:
+        return self.snn_pj / self.ann_pj if self.ann_pj else float("inf")
+
+    @property
+    def verdict(self) -> str:
+        name = self.preset.name + (" + memory" if self.memory else "")
+        if self.snn_pj > self.ann_pj:
+            return f"under {name} the SNN costs MORE than the ANN: {self.ratio:.2f}x ({self.snn_pj / 1e6:.4g} µJ " \
+                   f"vs {self.ann_pj / 1e6:.4g} µJ)"
+        return f"under {name} the SNN costs {self.ratio:.2f}x the ANN ({self.snn_pj / 1e6:.4g} µJ vs " \
+               f"{self.ann_pj / 1e6:.4g} µJ)"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"preset": self.preset.to_dict(), "memory": self.memory, "snn_pj": self.snn_pj, "ann_pj": self.ann_pj,
+                "snn_over_ann": self.ratio, "snn_costs_more": self.snn_pj > self.ann_pj, "verdict": self.verdict}
+
+
+@dataclass
+class SpikeReport:
+    """Per-neuron spike statistics, per-op counts, totals and energies of one run."""
+
+    mode: str
+    time_steps: int
+    tokens: int
+    neurons: list[NeuronRecord]
+    ops: list[SynapticOp]
+    energy: list[EnergyRow]
+    allowed_ann: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+
+    # -- totals ----------------------------------------------------------------------------------------------
+    @property
+    def snn(self) -> Ops:
+        return sum((op.snn for op in self.ops), Ops()) + Ops(updates=sum(n.updates for n in self.neurons))
+
+    @property
+    def ann(self) -> Ops:
+        return sum((op.ann for op in self.ops), Ops())
+
+    @property
+    def elements(self) -> int:
+        return sum(n.elements for n in self.neurons)
+
+    @property
+    def spikes(self) -> int:
+        return sum(n.spikes for n in self.neurons)
+
+    @property
+    def spikes_per_neuron(self) -> float:
+        return self.spikes / self.elements if self.elements else 0.0
+
+    @property
+    def histogram(self) -> list[int]:
+        return [sum(col) for col in zip(*(n.histogram for n in self.neurons))]
+
+    @property
+    def firing_rate_per_step(self) -> list[float]:
+        return [sum(col) / max(self.elements, 1) for col in zip(*(n.per_step for n in self.neurons))]
+
+    @property
+    def mismatches(self) -> int:
+        return sum(n.mismatches for n in self.neurons)
+
+    def stat_fraction(self, stat: str) -> float:
+        return sum(n.stats.get(stat, 0) for n in self.neurons) / max(self.elements, 1)
+
+    def layers(self) -> dict[str, dict[str, Any]]:
+        """Per layer: neuron elements, spikes, spikes per neuron, SNN and ANN ops."""
+        out: dict[str, dict[str, Any]] = {}
+        for n in self.neurons:
+            row = out.setdefault(n.layer, {"elements": 0, "spikes": 0, "snn": Ops(), "ann": Ops()})
+            row["elements"] += n.elements
+            row["spikes"] += n.spikes
+            row["snn"] = row["snn"] + Ops(updates=n.updates)
+        for op in self.ops:
+            row = out.setdefault(op.layer, {"elements": 0, "spikes": 0, "snn": Ops(), "ann": Ops()})
+            row["snn"], row["ann"] = row["snn"] + op.snn, row["ann"] + op.ann
+        for row in out.values():
+            row["spikes_per_neuron"] = row["spikes"] / row["elements"] if row["elements"] else 0.0
+        return out
+
+    # -- output ----------------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        layers = {name: {**row, "snn": vars(row["snn"]), "ann": vars(row["ann"]),
+                         "energy_pj": {e.preset.name: {"snn": energy_pj(row["snn"], e.preset, e.memory),
+                                                       "ann": energy_pj(row["ann"], e.preset, e.memory)}
+                                       for e in self.energy}}
+                  for name, row in self.layers().items()}
+        return {
+            "mode": self.mode, "time_steps": self.time_steps, "tokens": self.tokens, "config": self.config,
+            "totals": {"spikes": self.spikes, "neuron_elements": self.elements,
+                       "spikes_per_neuron": self.spikes_per_neuron, "spike_histogram": self.histogram,
+                       "firing_rate_per_step": self.firing_rate_per_step,
+                       **{f"{s}_fraction": self.stat_fraction(s)
+                          for s in ("outlier", "clamped", "out_of_range", "underflow", "nan")},
+                       "snn": vars(self.snn), "ann": vars(self.ann), "temporal_count_mismatches": self.mismatches},
+            "energy": [e.to_dict() for e in self.energy],
+            "constants": {"source": SOURCE, "presets": [e.preset.to_dict() for e in self.energy],
+                          "formula": "E_ANN = MACs*mac_pj + ACs*ac_pj + functions*function_pj; "
+                                     "E_SNN = ACs*ac_pj + MACs*mac_pj + updates*update_pj; "
+                                     "memory=True adds (MACs + ACs)*memory_pj to both"},
+            "counting_rules": {"neurons": NEURON_RULES, **RULES, "details": SYNAPSE_RULES.strip()},
+            "allowed_ann": self.allowed_ann,
+            "layers": layers,
+            "neurons": [n.to_dict() for n in self.neurons],
+            "ops": [op.to_dict() for op in self.ops],
+        }
+
+    def to_json(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=1))
+        return path
+
+    def __str__(self) -> str:
+        snn, ann = self.snn, self.ann
+        rate = " ".join(f"{r:.2f}" for r in self.firing_rate_per_step)
+        lines = [
+            f"lasnn report ({self.mode} mode, K = {self.time_steps}, {self.tokens} tokens)",
+            f"  spikes per neuron   {self.spikes_per_neuron:.3f} (mean over {self.elements:,} neuron activations)",
+            f"  firing rate / step  {rate}",
+            f"  outlier branch {100 * self.stat_fraction('outlier'):.3f} %   clamped "
+            f"{100 * self.stat_fraction('clamped'):.4f} %   HG out of range {100 * self.stat_fraction('out_of_range'):.4f} %",
+            f"  SNN: {snn.acs:,} ACs, {snn.macs:,} MACs (inherent / allow_ann), {snn.updates:,} neuron updates",
+            f"  ANN: {ann.macs:,} MACs, {ann.acs:,} ACs, {ann.functions:,} function evaluations",
+        ]
+        if self.mismatches:
+            lines.append(f"  WARNING: {self.mismatches} temporal spike counts differ from the popcount rule")
+        if self.allowed_ann:
+            lines.append(f"  left in float (allow_ann): {', '.join(self.allowed_ann)}")
+        lines.append("  per layer            spikes/neuron    SNN ACs        ANN MACs")
+        for name, row in self.layers().items():
+            lines.append(f"    {name:<18} {row['spikes_per_neuron']:>8.3f}  {row['snn'].acs:>14,}  {row['ann'].macs:>14,}")
+        lines.append("  energy")
+        lines += [f"    {e.verdict}" for e in self.energy]
+        lines.append(f"  constants ({SOURCE}):")
+        for e in self.energy:
+            p = e.preset
+            lines.append(f"    {p.name}: MAC {p.mac_pj} pJ, AC {p.ac_pj} pJ, neuron update {p.update_pj} pJ, "
+                         f"ANN function {p.function_pj} pJ, memory {p.memory_pj} pJ/operand "
+                         f"({'on' if e.memory else 'off'}) — {p.note}")
+        lines.append("  counting rules:")
+        lines.append(f"    neurons: {NEURON_RULES}")
+        lines += [f"    {k}: {v}" for k, v in RULES.items()]
+        lines.append("    not counted (same in both models): residual / position-embedding additions, embedding lookups")
+        return "\n".join(lines)
+
+
+def _batches(model: nn.Module, data: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    items = [data] if isinstance(data, Mapping) else list(data)
+    if not items:
+        raise ValueError("lasnn.report needs at least one batch (a tokenizer output dict, or an iterable of them)")
+    return [validate_batch(model, b, where=f"batch {i}") for i, b in enumerate(items)]
+
+
+def _tokens(batch: Mapping[str, Any]) -> int:
+    mask = batch.get("attention_mask")
+    if mask is not None:
+        return int(mask.sum())
+    first = batch.get("input_ids", batch.get("inputs_embeds"))
+    return int(first.shape[0] * first.shape[1])
+
+
+def report(model: nn.Module, data: Mapping[str, Any] | Iterable[Mapping[str, Any]], *,
+           presets: Iterable[str | EnergyPreset | dict[str, Any]] | None = None, memory: bool = False,
+           mode: str = "equivalent", per_step: bool = True) -> SpikeReport:
+    """Run ``model`` (a lasnn-converted model) on ``data`` in ``mode`` and count spikes, operations and energy.
+
+    ``data``: one input dict or an iterable of them. ``presets``: names of :data:`PRESETS`, user dicts or
+    :class:`EnergyPreset` (default: every named preset). ``memory``: add the memory-access term.
+    """
+    if mode not in ("equivalent", "temporal"):
+        raise ValueError(f"report counts a spiking mode: 'equivalent' or 'temporal', got {mode!r}")
+    state = get_state(model)
+    chosen = [resolve_preset(p) for p in (presets if presets is not None else PRESETS)]
+    batches = _batches(model, data)
+    gated = {m.softmax.exp: m.softmax.prob for m in model.modules() if isinstance(m, AttentionNeurons)}
+    spikes = SpikeCounter(model, gated, per_step=per_step)
+    ops = OpCounter(model, spikes)
+    with run_mode(model, mode), torch.no_grad(), spikes.recording(mode), ops.counting():
+        for batch in batches:
+            model(**batch)
+    neurons = spikes.called()
+    result = SpikeReport(mode, state.config.time_steps, sum(_tokens(b) for b in batches), neurons,
+                         list(ops.ops.values()), [], list(state.allowed_ann), state.config.to_dict())
+    snn, ann = result.snn, result.ann
+    result.energy = [EnergyRow(p, memory, energy_pj(snn, p, memory), energy_pj(ann, p, memory)) for p in chosen]
+    return result

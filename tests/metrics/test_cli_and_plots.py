@@ -1,0 +1,35 @@
+"""lasnn report / sweep argument handling and the PNG plots."""
+
+import argparse
+
+import pytest
+
+from lasnn import cli_report
+from lasnn.metrics.plots import write_plots
+from lasnn.metrics.report import report
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(prog="lasnn")
+    cli_report.register(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_args(argv)
+
+
+@pytest.mark.parametrize("command", ["report", "sweep"])
+def test_bad_model_exits_nonzero_with_one_line(command, capsys, tmp_path):
+    args = _parse([command, str(tmp_path / "missing"), "--time-steps", "8"])
+    assert args.func(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("lasnn: error:") and "\n" not in err
+
+
+def test_bad_time_steps_and_data(capsys, tmp_path):
+    args = _parse(["report", str(tmp_path), "--data", str(tmp_path / "none.txt")])
+    assert args.func(args) == 2
+    assert "lasnn: error:" in capsys.readouterr().err
+
+
+def test_plots_are_written(tiny_llama, eval_batch, tmp_path):
+    paths = write_plots(report(tiny_llama, eval_batch), tmp_path)
+    assert [p.name for p in paths] == ["spikes_per_layer.png", "energy_per_layer.png", "firing_rate.png"]
+    assert all(p.stat().st_size > 1000 for p in paths)
