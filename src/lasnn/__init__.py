@@ -16,6 +16,7 @@ from .convert import (  # noqa: E402
     set_mode,
 )
 from .metrics.parity import ParityReport, parity  # noqa: E402
+from .metrics.report import SpikeReport, report  # noqa: E402
 
 __all__ = ["ArtifactError", "AuditReport", "ConversionError", "LASConfig", "ParityReport", "audit", "convert",
-           "get_mode", "load", "mode", "parity", "save", "set_mode"]
+           "get_mode", "load", "mode", "parity", "report", "save", "set_mode", "SpikeReport"]
