@@ -197,11 +197,13 @@ def _tokens(batch: Mapping[str, Any]) -> int:
 
 def report(model: nn.Module, data: Mapping[str, Any] | Iterable[Mapping[str, Any]], *,
            presets: Iterable[str | EnergyPreset | dict[str, Any]] | None = None, memory: bool = False,
-           mode: str = "equivalent", per_step: bool = True) -> SpikeReport:
+           mode: str = "equivalent", per_step: bool = True,
+           counter: type[SpikeCounter] = SpikeCounter) -> SpikeReport:
     """Run ``model`` (a lasnn-converted model) on ``data`` in ``mode`` and count spikes, operations and energy.
 
     ``data``: one input dict or an iterable of them. ``presets``: names of :data:`PRESETS`, user dicts or
-    :class:`EnergyPreset` (default: every named preset). ``memory``: add the memory-access term.
+    :class:`EnergyPreset` (default: every named preset). ``memory``: add the memory-access term. ``counter``: a
+    SpikeCounter subclass (experiments with other spike codes override its ``count``).
     """
     if mode not in ("equivalent", "temporal"):
         raise ValueError(f"report counts a spiking mode: 'equivalent' or 'temporal', got {mode!r}")
@@ -209,7 +211,7 @@ def report(model: nn.Module, data: Mapping[str, Any] | Iterable[Mapping[str, Any
     chosen = [resolve_preset(p) for p in (presets if presets is not None else PRESETS)]
     batches = _batches(model, data)
     gated = {m.softmax.exp: m.softmax.prob for m in model.modules() if isinstance(m, AttentionNeurons)}
-    spikes = SpikeCounter(model, gated, per_step=per_step)
+    spikes = counter(model, gated, per_step=per_step)
     ops = OpCounter(model, spikes)
     with run_mode(model, mode), torch.no_grad(), spikes.recording(mode), ops.counting():
         for batch in batches:

@@ -33,8 +33,9 @@ def layer_of(name: str) -> str:
     found = _LAYER.search(f".{name}.")
     if found:
         return f"layer {found.group(1)}"
-    parts = [p for p in name.split(".") if not p.startswith("lasnn")]
-    return ".".join(parts[:2]) or "model"
+    parts = name.split(".")
+    owner = parts[:next((i for i, p in enumerate(parts) if p.startswith("lasnn")), len(parts))]
+    return ".".join(owner[:2]) or "model"
 
 
 def gate_comparisons(neuron: Neuron) -> int:
@@ -156,13 +157,17 @@ class SpikeCounter:
             exp_counts, exp_fired = self._pending.pop(exp_key)
             self.records[exp_key].add(exp_counts, exp_fired, keep=x.reshape(exp_counts.shape) != 0)
 
-    def _equivalent_hook(self, neuron: Neuron, args: tuple[Any, ...], _: Any) -> None:
+    def count(self, neuron: Neuron, x: Tensor, output: Tensor) -> Tensor:
+        """Spikes per element of one equivalent-mode call (the neuron's popcount; experiments override it)."""
+        return neuron.spike_count(x)
+
+    def _equivalent_hook(self, neuron: Neuron, args: tuple[Any, ...], output: Tensor) -> None:
         x = args[0]
         fired = None
         if self.per_step:
             with track_stats(False):
                 fired = _fired(neuron.spikes(x))
-        self._observe(neuron, x, neuron.spike_count(x), fired)
+        self._observe(neuron, x, self.count(neuron, x, output), fired)
 
     def _temporal_spikes(self, neuron: Neuron, original: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
         def spikes(x: Tensor) -> Tensor:
