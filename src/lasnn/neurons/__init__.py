@@ -10,6 +10,7 @@ from .fitting import fit_fs
 from .fs import FSNeuron
 from .functions import HG_FUNCTIONS, HGFunction
 from .hg import HGNeuron
+from .kernels import compile_kernels, kernels_compiled
 from .mt import MTNeuron
 from .oat import OATNeuron
 
@@ -27,4 +28,6 @@ __all__ = [
     "fit_fs",
     "popcount",
     "track_stats",
+    "compile_kernels",
+    "kernels_compiled",
 ]

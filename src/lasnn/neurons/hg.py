@@ -8,7 +8,8 @@ import torch
 from torch import Tensor
 
 from .base import Neuron, compute_dtype, tracking
-from .codes import bit_planes, fixed_code, float_code, popcount, round_significand
+from .codes import bit_planes, float_code, popcount
+from .kernels import hg_decode
 from .functions import HGFunction, get_function
 
 __all__ = ["HGNeuron", "LOWEST_OCTAVE"]
@@ -53,6 +54,8 @@ class HGNeuron(Neuron):
         self.function = self.spec.name
         for name in ("lo", "hi"):
             self.register_buffer(name, torch.empty((), dtype=self.threshold_dtype), persistent=False)
+        self.register_buffer("_lowest", torch.empty((), dtype=torch.float64), persistent=False)
+        self.register_buffer("_grid", torch.empty((), dtype=torch.float64), persistent=False)
         self.register_buffer("_obs_min", torch.full((), math.inf, dtype=torch.float64), persistent=False)
         self.register_buffer("_obs_max", torch.full((), -math.inf, dtype=torch.float64), persistent=False)
         default_lo, default_hi = self.spec.default_range
@@ -83,6 +86,9 @@ class HGNeuron(Neuron):
             pieces.append((min(va, vb), max(va, vb)))
         lowest = min(_octave(v) if v > 0 else LOWEST_OCTAVE for v, _ in pieces)
         self.e_min = max(lowest, LOWEST_OCTAVE)
+        device = self._counts.device
+        self._lowest = torch.tensor(math.ldexp(1.0, self.e_min - 1), dtype=torch.float64, device=device)
+        self._grid = torch.tensor(math.ldexp(1.0, self.e_min - self.time_steps), dtype=torch.float64, device=device)
         self.e_max = max(_octave(v) if v > 0 else self.e_min for _, v in pieces)
         self.n_gates = sum(_octave(vmax) - max(_octave(vmin) if vmin > 0 else self.e_min, self.e_min) + 1
                            for vmin, vmax in pieces if vmax > 0)
@@ -99,22 +105,12 @@ class HGNeuron(Neuron):
         return self.spec.fn(x.to(compute_dtype(x.dtype, self.time_steps))).to(x.dtype)
 
     def _encode(self, x: Tensor, count: bool = True) -> Tensor:
-        y = x.to(compute_dtype(x.dtype, self.time_steps))
-        xc = y.clamp(self._lo, self._hi) if self.spec.clamp_below else y.clamp_max(self._hi)
-        f = self.spec.fn(xc)
-        fix_underflow = self.e_min > _NATIVE_LOWEST[f.dtype]
-        if (count and tracking()) or fix_underflow:
-            small = f.abs() < math.ldexp(1.0, self.e_min - 1)
-            if not self.spec.nonzero:
-                small &= f != 0
+        dtype = compute_dtype(x.dtype, self.time_steps)
+        r, nan, out_of_range, underflow = hg_decode(
+            x, self.spec.fn, self.lo, self.hi, self.spec.clamp_below, self.spec.nonzero, self._lowest, self._grid,
+            self.e_min > _NATIVE_LOWEST[dtype], self.time_steps, self.nearest, dtype)
         if count and tracking():
-            n_nan = torch.count_nonzero(torch.isnan(xc))
-            self._count(f.numel(), nan=n_nan, out_of_range=torch.count_nonzero(xc != y) - n_nan,
-                        underflow=torch.count_nonzero(small))
-        r = round_significand(f, self.time_steps, self.nearest)
-        if fix_underflow:
-            grid = math.ldexp(1.0, self.e_min - self.time_steps)
-            return torch.where(small, fixed_code(f.abs(), grid, self.nearest).mul_(grid).copysign_(f), r)
+            self._count(x.numel(), nan=nan, out_of_range=out_of_range, underflow=underflow)
         return r
 
     def _codes(self, x: Tensor, count: bool) -> tuple[Tensor, Tensor, Tensor]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .base import Neuron, check_positive, compute_dtype, pow2, significand_bits
+from .base import Neuron, check_positive, compute_dtype, pow2, significand_bits, tracking
 from .calibration import HIST_SIZE, finite_abs_max, histogram_update, oat_thresholds
 from .codes import fixed_code
+from .kernels import oat_decode
 from .mt import code_count, encode_fixed, spike_train
 
 __all__ = ["OATNeuron"]
@@ -74,8 +75,12 @@ class OATNeuron(Neuron):
         return y, a, gate, torch.where(gate, self._step_out, self._step_nor)
 
     def _encode(self, x: Tensor) -> Tensor:
-        y, a, gate, step = self._route(x)
-        return encode_fixed(self, a, step, gate).mul_(step).copysign_(y)
+        top = float(2**self.time_steps - 1)
+        out, clamped, outlier, nan = oat_decode(x, self.theta_nor, self._step_nor, self._step_out, top, self.nearest,
+                                                compute_dtype(x.dtype, self.time_steps))
+        if tracking():
+            self._count(x.numel(), clamped=clamped, outlier=outlier, nan=nan)
+        return out
 
     def spikes(self, x: Tensor) -> Tensor:
         self._require_calibrated()
