@@ -32,11 +32,11 @@ def main() -> None:
     args = parser.parse_args()
 
     start = time.perf_counter()
-    model, batches = prepare(args.model, "shakespeare", args.sequences, args.length, 4, args.calibration_sequences,
+    model, tokenizer, batches = prepare(args.model, "shakespeare", args.sequences, args.length, 4, args.calibration_sequences,
                              args.time_steps)
     converted = time.perf_counter()
     if args.save:
-        lasnn.save(model, args.save, overwrite=True)
+        lasnn.save(model, args.save, tokenizer=tokenizer, overwrite=True)
     parity = lasnn.parity(model, batches[0])
     with lasnn.mode(model, "ann"):
         ppl_ann = perplexity(model, batches)

@@ -23,8 +23,8 @@ import lasnn
 from lasnn.metrics.spikes import SpikeCounter
 from lasnn.neurons import HGNeuron, Neuron, OATNeuron, popcount
 from lasnn.neurons.codes import float_code, round_significand
-from lasnn.studies.data import read_text, token_windows
 from lasnn.studies.metric import perplexity
+from lasnn.studies.models import prepare
 
 
 def integer_code(neuron: Neuron, x: Tensor, output: Tensor) -> Tensor:
@@ -72,11 +72,7 @@ def main() -> None:
     parser.add_argument("--bits", type=int, nargs="*", default=[10, 8])
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/spike_reduction.json"))
     args = parser.parse_args()
-    from transformers import AutoTokenizer
-
-    model = lasnn.load(args.model)
-    tokenizer = AutoTokenizer.from_pretrained(args.model, local_files_only=True)
-    batches = token_windows(tokenizer, read_text("shakespeare"), args.sequences, args.length, 4)
+    model, _, batches = prepare(str(args.model), "shakespeare", args.sequences, args.length, 4, 1)
     with lasnn.mode(model, "ann"):
         rows = [{"variant": "ann", "perplexity": perplexity(model, batches)}]
     rows.append(measure("binary", model, batches, SpikeCounter))

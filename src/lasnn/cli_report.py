@@ -68,7 +68,7 @@ def _run_report(args: argparse.Namespace) -> int:
         user = _user_preset(args.energy)
         if user is not None:
             presets.append(user)
-        model, batches = prepare(args.model, args.data, args.sequences, args.length, args.batch_size,
+        model, _, batches = prepare(args.model, args.data, args.sequences, args.length, args.batch_size,
                                  args.calibration_sequences, args.time_steps)
     except (ValueError, FileNotFoundError) as error:
         return _fail(str(error))

@@ -140,7 +140,7 @@ def _measure(name: str, model: nn.Module, batches: list[dict[str, Any]], ppl_ann
 def ablation(spec: str, data: str = "shakespeare", *, sequences: int = 2, length: int = 128, batch_size: int = 4,
              calibration_sequences: int = 8, time_steps: int = 16, fs_steps: int = 300) -> AblationResult:
     """Measure the three variants (module docstring) on the same evaluation windows."""
-    model, batches = prepare(spec, data, sequences, length, batch_size, calibration_sequences, time_steps)
+    model, _, batches = prepare(spec, data, sequences, length, batch_size, calibration_sequences, time_steps)
     source = str(Path(spec).expanduser()) if (Path(spec).expanduser() / "lasnn.json").is_file() else spec
     calibration = calibration_of(model)
     with run_mode(model, "ann"):

@@ -19,8 +19,8 @@ def load_ann(spec: str) -> tuple[nn.Module, Any]:
 
 
 def prepare(spec: str, data: str, sequences: int, length: int, batch_size: int, calibration_sequences: int,
-            time_steps: int = 16) -> tuple[nn.Module, list[dict[str, Any]]]:
-    """A converted model and the evaluation batches.
+            time_steps: int = 16) -> tuple[nn.Module, Any, list[dict[str, Any]]]:
+    """A converted model, its tokenizer and the evaluation batches.
 
     A lasnn.save folder is loaded as saved (``time_steps`` ignored); anything else is converted with
     ``LASConfig(time_steps, calibration_sequences)`` on the windows that follow the evaluation windows.
@@ -30,14 +30,17 @@ def prepare(spec: str, data: str, sequences: int, length: int, batch_size: int, 
         from transformers import AutoTokenizer
 
         model = load(saved)
-        tokenizer = AutoTokenizer.from_pretrained(saved, local_files_only=True)
-        return model, token_windows(tokenizer, read_text(data), sequences, length, batch_size)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(saved, local_files_only=True)
+        except (OSError, ValueError):
+            raise ValueError(f"{saved} holds no tokenizer; save it with lasnn.save(model, folder, tokenizer=...)") from None
+        return model, tokenizer, token_windows(tokenizer, read_text(data), sequences, length, batch_size)
     config = LASConfig(time_steps=time_steps, calibration_sequences=calibration_sequences)
     model, tokenizer = load_ann(spec)
     text = read_text(data)
     batches = token_windows(tokenizer, text, sequences, length, batch_size)
     calibration = token_windows(tokenizer, text, calibration_sequences, length, batch_size, skip=sequences)
-    return convert(model, config, calibration_data=calibration), batches
+    return convert(model, config, calibration_data=calibration), tokenizer, batches
 
 
 Calibration = tuple[LASConfig, list[list[str]], dict[str, Any]]

@@ -72,7 +72,7 @@ def sweep(spec: str, data: str, time_steps: list[int], *, sequences: int = 4, le
     with ``time_steps = K`` and measure perplexity, parity and spikes on the evaluation windows of ``data``."""
     if not time_steps or any(not isinstance(k, int) or not 1 <= k <= 32 for k in time_steps):
         raise ValueError(f"time steps must be integers in 1..32, got {time_steps}")
-    base, batches = prepare(spec, data, sequences, length, batch_size, calibration_sequences, max(time_steps))
+    base, _, batches = prepare(spec, data, sequences, length, batch_size, calibration_sequences, max(time_steps))
     calibration = calibration_of(base)
     source = spec if not (Path(spec).expanduser() / "lasnn.json").is_file() else str(Path(spec).expanduser())
     with run_mode(base, "ann"):
