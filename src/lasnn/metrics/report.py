@@ -96,7 +96,15 @@ class SpikeReport:
         return sum(n.mismatches for n in self.neurons)
 
     def stat_fraction(self, stat: str) -> float:
-        return sum(n.stats.get(stat, 0) for n in self.neurons) / max(self.elements, 1)
+        """Counted events over the elements of the neurons that can have them: outlier -> OAT neurons,
+        out_of_range / underflow -> function neurons (HG, FS), clamped / nan -> all."""
+        if stat == "outlier":
+            pool = [n for n in self.neurons if n.kind == "OAT"]
+        elif stat in ("out_of_range", "underflow"):
+            pool = [n for n in self.neurons if n.kind.startswith(("HG", "FS"))]
+        else:
+            pool = self.neurons
+        return sum(n.stats.get(stat, 0) for n in pool) / max(sum(n.elements for n in pool), 1)
 
     def layers(self) -> dict[str, dict[str, Any]]:
         """Per layer: neuron elements, spikes, spikes per neuron, SNN and ANN ops."""
@@ -153,8 +161,9 @@ class SpikeReport:
             f"lasnn report ({self.mode} mode, K = {self.time_steps}, {self.tokens} tokens)",
             f"  spikes per neuron   {self.spikes_per_neuron:.3f} (mean over {self.elements:,} neuron activations)",
             f"  firing rate / step  {rate}",
-            f"  outlier branch {100 * self.stat_fraction('outlier'):.3f} %   clamped "
-            f"{100 * self.stat_fraction('clamped'):.4f} %   HG out of range {100 * self.stat_fraction('out_of_range'):.4f} %",
+            f"  outlier branch {100 * self.stat_fraction('outlier'):.3f} % of OAT inputs   clamped "
+            f"{100 * self.stat_fraction('clamped'):.4f} %   function neurons' inputs out of declared range "
+            f"{100 * self.stat_fraction('out_of_range'):.4f} %",
             f"  SNN: {snn.acs:,} ACs, {snn.macs:,} MACs (inherent / allow_ann), {snn.updates:,} neuron updates",
             f"  ANN: {ann.macs:,} MACs, {ann.acs:,} ACs, {ann.functions:,} function evaluations",
         ]
