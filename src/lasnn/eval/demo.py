@@ -1,0 +1,115 @@
+"""The demo pipeline: SmolLM2-135M converted with calibration, then ANN beside SNN on what a user checks first."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ..convert.api import convert
+from ..convert.config import LASConfig
+from ..metrics.generation import compare_greedy
+from .classification import sentiment
+from .loading import text_batches
+from .perplexity import perplexity
+
+DEMO_MODEL = "smollm2-135m"
+DEMO_PROMPT = "To be, or not to be, that is the question:"
+
+
+@dataclass(frozen=True)
+class DemoSizes:
+    """How much work the demo does; the defaults keep it within 2 minutes on 2 CPU cores once cached."""
+
+    calibration_sequences: int = 8   # Macbeth, issue 3's rule: theta_nor = q99.9 |x|, theta_out = 1.25 max
+    calibration_length: int = 256
+    perplexity_tokens: int = 512      # Hamlet excerpt, 256-token windows
+    window: int = 256
+    sentences: int = 200              # held-out polarity test sentences
+    new_tokens: int = 16
+    time_steps: int = 16
+    batch_size: int = 25
+
+
+def _report_function() -> Callable[..., Any] | None:
+    """``lasnn.report`` (spike / energy accounting) if this build has it, else None."""
+    import lasnn
+
+    report = getattr(lasnn, "report", None)
+    if report is None:
+        try:
+            from ..metrics.report import report
+        except ImportError:
+            return None
+    return report
+
+
+class Timer:
+    """Wall-clock seconds per named step."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.seconds[name] = round(time.perf_counter() - start, 2)
+
+
+def _energy_rows(energy: Any) -> dict[str, dict[str, float]]:
+    """{preset: {ann_pj, snn_pj}} from the report's energy section (a list of rows or a dict keyed by preset)."""
+    items = energy.items() if isinstance(energy, dict) else ((row.get("preset", {}).get("name"), row) for row in energy)
+    return {str(name): {"ann_pj": float(row["ann_pj"]), "snn_pj": float(row["snn_pj"])}
+            for name, row in items if isinstance(row, dict) and "ann_pj" in row and "snn_pj" in row}
+
+
+def demo_config(sizes: DemoSizes) -> LASConfig:
+    return LASConfig(time_steps=sizes.time_steps, calibration_sequences=sizes.calibration_sequences)
+
+
+def convert_for_demo(model: Any, tokenizer: Any, macbeth: str, sizes: DemoSizes = DemoSizes()) -> Any:
+    """Convert ``model`` in place, calibrated on the first ``sizes.calibration_sequences`` Macbeth sequences."""
+    calibration = text_batches(tokenizer, macbeth, sizes.calibration_sequences, sizes.calibration_length)
+    return convert(model, demo_config(sizes), calibration_data=calibration)
+
+
+def run_demo(model: Any, tokenizer: Any, hamlet: str, polarity_test: list[tuple[str, int]],
+             sizes: DemoSizes = DemoSizes(), prompt: str = DEMO_PROMPT, timer: Timer | None = None) -> dict[str, Any]:
+    """Compare the converted ``model`` with its ANN; returns the JSON-ready numbers."""
+    timer = timer or Timer()
+    with timer("perplexity"):
+        ppl = perplexity(model, tokenizer, hamlet, window=sizes.window, batch_size=2, max_tokens=sizes.perplexity_tokens,
+                         task="hamlet perplexity")
+    with timer("sentiment"):
+        senti = sentiment(model, tokenizer, polarity_test[: sizes.sentences], batch_size=sizes.batch_size)
+    with timer("generation"):
+        prompt_ids = dict(tokenizer(prompt, return_tensors="pt"))
+        greedy = compare_greedy(model, [prompt_ids], new_tokens=sizes.new_tokens)
+    result: dict[str, Any] = {
+        "model": DEMO_MODEL,
+        "config": demo_config(sizes).to_dict(),
+        "calibration": f"{sizes.calibration_sequences} x {sizes.calibration_length} tokens of Macbeth",
+        "perplexity": ppl.to_dict(),
+        "sentiment": senti.to_dict(),
+        "generation": {"prompt": prompt, "ann": tokenizer.decode(greedy.ann_tokens[0]),
+                       "snn": tokenizer.decode(greedy.snn_tokens[0]), **greedy.to_dict()},
+    }
+    report = _report_function()
+    if report is None:
+        result["accounting"] = {"available": False,
+                                "note": "spike / energy accounting (lasnn.report) is not in this build yet"}
+    else:
+        with timer("accounting"):
+            ids = tokenizer(hamlet, add_special_tokens=False, return_tensors="pt")["input_ids"][0][: sizes.window]
+            counted = report(model, [{"input_ids": ids[None], "attention_mask": torch.ones_like(ids)[None]}]).to_dict()
+        totals = counted.get("totals", {})
+        result["accounting"] = {"available": True, "tokens": int(ids.numel()),
+                                "spikes_per_neuron": totals.get("spikes_per_neuron"),
+                                "energy": _energy_rows(counted.get("energy", []))}
+    result["seconds"] = dict(timer.seconds)
+    return result

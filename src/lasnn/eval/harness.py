@@ -1,0 +1,75 @@
+"""lm-evaluation-harness bridge: the ``lasnn`` model runs any lm-eval task on the spiking model.
+
+lm-eval 0.4.13 finds models only in its own registry (no plugin entry points), so importing this module registers
+``lasnn``. Run it as a drop-in for the ``lm_eval`` command::
+
+    python -m lasnn.eval.harness --model lasnn --model_args pretrained=smollm2-135m,time_steps=16 --tasks ...
+
+or from Python: ``import lasnn.eval.harness; lm_eval.simple_evaluate(model="lasnn", model_args="pretrained=...")``.
+
+model_args: ``pretrained`` (a pinned model name, a local HF folder, or a folder written by ``lasnn.save``),
+``mode`` (equivalent | temporal | ann), ``time_steps`` (K), ``rounding``, ``quantile``, ``paper`` (the paper's
+fixed 10 / 500 thresholds), ``calibration`` (shakespeare:WORK, polarity or a .txt path; default
+shakespeare:macbeth), ``calibration_sequences`` (default 8) and ``calibration_length`` (default 256 tokens),
+and every HFLM argument (batch_size, max_length, device, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from lm_eval.api.registry import register_model
+from lm_eval.models.huggingface import HFLM
+
+from ..convert.config import LASConfig
+from .loading import load_spiking
+
+
+def _flag(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+
+
+def _device(requested: str | None) -> torch.device:
+    """The requested device; lm-eval asks for "cuda" by default, which falls back to the CPU when there is none."""
+    if not requested or (str(requested).startswith("cuda") and not torch.cuda.is_available()):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)
+
+
+@register_model("lasnn")
+class LASNNLM(HFLM):
+    """HFLM whose model is the lasnn-converted one: loglikelihood, loglikelihood_rolling and generate_until all run
+    through the spiking model (in ``mode``), with the KV cache for generation."""
+
+    def __init__(self, pretrained: str, mode: str = "equivalent", time_steps: int = 16, rounding: str | None = None,
+                 quantile: float | None = None, paper: bool | str = False, calibration: str | None = None,
+                 calibration_sequences: int = 8, calibration_length: int = 256, device: str | None = None,
+                 **kwargs: Any) -> None:
+        overrides: dict[str, Any] = {"time_steps": int(time_steps)}
+        if rounding is not None:
+            overrides["rounding"] = str(rounding)
+        if quantile is not None:
+            overrides["quantile"] = float(quantile)
+        config = LASConfig.paper(**overrides) if _flag(paper) else LASConfig(**overrides)
+        model, tokenizer, info = load_spiking(str(pretrained), "causal-lm", config, calibration,
+                                              int(calibration_sequences), int(calibration_length), str(mode))
+        model.to(_device(device))
+        kwargs.pop("tokenizer", None)
+        kwargs.pop("backend", None)
+        super().__init__(pretrained=model, tokenizer=tokenizer, backend="causal", **kwargs)
+        self.lasnn_info = {**info, "mode": str(mode)}
+
+    def get_model_info(self) -> dict[str, Any]:
+        return {**super().get_model_info(), "lasnn": self.lasnn_info}
+
+
+def main() -> None:
+    """The ``lm_eval`` command line with the ``lasnn`` model registered."""
+    from lm_eval.__main__ import cli_evaluate
+
+    cli_evaluate()
+
+
+if __name__ == "__main__":
+    main()
