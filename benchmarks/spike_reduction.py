@@ -27,12 +27,17 @@ from lasnn.studies.metric import perplexity
 from lasnn.studies.models import prepare
 
 
+def oat_step(neuron: OATNeuron, x: Tensor) -> Tensor:
+    """Grid step of each element: theta * 2^-K of the branch the gate routes it to."""
+    tau = torch.where(x.abs() >= neuron.theta_nor, neuron.theta_out, neuron.theta_nor).double()
+    return tau * 2.0 ** -neuron.time_steps
+
+
 def integer_code(neuron: Neuron, x: Tensor, output: Tensor) -> Tensor:
     """The integer code c of a neuron's decoded output (|output| = c * its grid step), int64."""
     out = output.double()
     if isinstance(neuron, OATNeuron):
-        tau = torch.where(x.abs() >= neuron.theta_nor, neuron.theta_out, neuron.theta_nor).double()
-        return torch.round(out.abs() / (tau * 2.0 ** -neuron.time_steps)).to(torch.int64)
+        return torch.round(out.abs() / oat_step(neuron, x)).to(torch.int64)
     if isinstance(neuron, HGNeuron):
         return float_code(out, neuron.time_steps, neuron.e_min)[0]
     raise TypeError(f"no integer code for {type(neuron).__name__}")
@@ -47,9 +52,14 @@ class NAFCounter(SpikeCounter):
 
 
 def significand_hooks(model: torch.nn.Module, bits: int) -> list:
-    """Round every neuron's decoded output to ``bits`` significant bits (forward hooks; remove them after)."""
-    def hook(_: Neuron, args: tuple[Tensor, ...], output: Tensor) -> Tensor:
-        return round_significand(output.float(), bits, True).to(output.dtype)
+    """Round every neuron's integer code to ``bits`` significant bits (forward hooks replacing the decoded output;
+    an HG code is the significand of the value, an OAT code |x| / step); remove the handles after."""
+    def hook(neuron: Neuron, args: tuple[Tensor, ...], output: Tensor) -> Tensor:
+        if isinstance(neuron, HGNeuron):
+            return round_significand(output.float(), bits, True).to(output.dtype)
+        step = oat_step(neuron, args[0])
+        code = round_significand(integer_code(neuron, args[0], output).double(), bits, True)
+        return (code * step).copysign(output.double()).to(output.dtype)
 
     return [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (OATNeuron, HGNeuron))]
 
