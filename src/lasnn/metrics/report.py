@@ -38,11 +38,10 @@ class EnergyRow:
     @property
     def verdict(self) -> str:
         name = self.preset.name + (" + memory" if self.memory else "")
+        amounts = f"{self.snn_pj / 1e9:.4g} mJ vs {self.ann_pj / 1e9:.4g} mJ"
         if self.snn_pj > self.ann_pj:
-            return f"under {name} the SNN costs MORE than the ANN: {self.ratio:.2f}x ({self.snn_pj / 1e6:.4g} µJ " \
-                   f"vs {self.ann_pj / 1e6:.4g} µJ)"
-        return f"under {name} the SNN costs {self.ratio:.2f}x the ANN ({self.snn_pj / 1e6:.4g} µJ vs " \
-               f"{self.ann_pj / 1e6:.4g} µJ)"
+            return f"under {name} the SNN costs MORE than the ANN: {self.ratio:.2f}x ({amounts})"
+        return f"under {name} the SNN costs {self.ratio:.2f}x the ANN ({amounts})"
 
     def to_dict(self) -> dict[str, Any]:
         return {"preset": self.preset.to_dict(), "memory": self.memory, "snn_pj": self.snn_pj, "ann_pj": self.ann_pj,
