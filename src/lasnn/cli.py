@@ -102,8 +102,8 @@ def _demo_table(result: dict[str, Any]) -> Table:
     if accounting["available"]:
         table.add_row("spikes per neuron", "", f"{accounting['spikes_per_neuron']:.3f}")
         for preset, row in accounting["energy"].items():
-            table.add_row(f"energy, {preset} ({accounting['tokens']} tokens)", f"{row['ann_pj'] / 1e6:.4g} µJ",
-                          f"{row['snn_pj'] / 1e6:.4g} µJ")
+            table.add_row(f"energy, {preset} ({accounting['tokens']} tokens)", f"{row['ann_pj'] / 1e9:.4g} mJ",
+                          f"{row['snn_pj'] / 1e9:.4g} mJ")
     else:
         table.add_row("spikes per neuron / energy", "", accounting["note"])
     return table
@@ -234,6 +234,8 @@ def _run_fetch(args: argparse.Namespace) -> int:
 # -- parser --------------------------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
+    from .assets.registry import ASSETS
+
     parser = _Parser(prog="lasnn", description="Loss-less ANN-to-SNN conversion (LAS) of Hugging Face transformers.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -281,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.set_defaults(func=_run_generate)
 
     fetch = commands.add_parser("fetch", help="download, verify and cache the pinned models and datasets")
-    fetch.add_argument("names", nargs="+", metavar="NAME", help="smollm2-135m, minilm-l6, polarity, shakespeare, or all")
+    fetch.add_argument("names", nargs="+", metavar="NAME", choices=(*ASSETS, "all"), help=f"{', '.join(ASSETS)}, or all")
     fetch.set_defaults(func=_run_fetch)
 
     try:

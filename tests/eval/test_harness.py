@@ -72,19 +72,6 @@ def test_lasnn_is_registered():
     assert get_model("lasnn") is LASNNLM
 
 
-def test_local_tasks_run_on_the_spiking_model(lm, task_dir, monkeypatch):
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    from lm_eval.tasks import TaskManager
-
-    assert lasnn.get_mode(lm.model) == "equivalent"
-    results = lm_eval.simple_evaluate(model=lm, tasks=list(BODIES), task_manager=TaskManager(include_path=str(task_dir)))
-    metrics = results["results"]
-    assert 0 <= metrics["tiny_mc"]["acc,none"] <= 1
-    assert metrics["tiny_ppl"]["word_perplexity,none"] > 1
-    assert 0 <= metrics["tiny_gen"]["exact_match,none"] <= 1
-    assert lasnn.get_mode(lm.model) == "equivalent"
-
-
 def test_loglikelihoods_agree_with_the_ann(lm):
     from lm_eval.api.instance import Instance
 
@@ -93,16 +80,33 @@ def test_loglikelihoods_agree_with_the_ann(lm):
     with lasnn.mode(lm.model, "ann"):
         ann = [value for value, _ in lm.loglikelihood(requests)]
     assert snn == pytest.approx(ann, rel=1e-3, abs=1e-3)
+    assert lasnn.get_mode(lm.model) == "equivalent"
 
 
-def test_command_line_runs_lm_eval(lm_folder, calibration_text, task_dir, tmp_path, monkeypatch, capsys):
+def test_rolling_loglikelihood_and_generation_run_spiking(lm):
+    from lm_eval.api.instance import Instance
+
+    rolling = lm.loglikelihood_rolling([Instance("loglikelihood_rolling", {}, (RECORDS[0]["text"],), 0)])
+    assert len(rolling) == 1 and rolling[0] < 0
+    generated = lm.generate_until([Instance("generate_until", {}, (r["context"], {"until": ["\n"], "max_gen_toks": 4,
+                                                                                   "do_sample": False}), 0)
+                                   for r in RECORDS])
+    assert len(generated) == 3 and all(isinstance(text, str) for text in generated)
+
+
+def test_command_line_runs_local_tasks_on_the_spiking_model(lm_folder, calibration_text, task_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setattr(sys, "argv", [
         "lasnn-lm-eval", "--model", "lasnn", "--model_args",
         f"pretrained={lm_folder},calibration={calibration_text},calibration_sequences=2,calibration_length=64,time_steps=12",
-        "--tasks", "tiny_mc", "--include_path", str(task_dir), "--batch_size", "2", "--device", "cpu",
+        "--tasks", "tiny_mc,tiny_ppl,tiny_gen", "--include_path", str(task_dir), "--batch_size", "2", "--device", "cpu",
         "--output_path", str(tmp_path / "out")])
     main()
     assert "tiny_mc" in capsys.readouterr().out
     written = list((tmp_path / "out").rglob("results_*.json"))
-    assert written and json.loads(written[0].read_text())["config"]["model"] == "lasnn"
+    results = json.loads(written[0].read_text())
+    assert results["config"]["model"] == "lasnn"
+    metrics = results["results"]
+    assert 0 <= metrics["tiny_mc"]["acc,none"] <= 1
+    assert metrics["tiny_ppl"]["word_perplexity,none"] > 1
+    assert 0 <= metrics["tiny_gen"]["exact_match,none"] <= 1

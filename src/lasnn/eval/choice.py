@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
-from .common import batched, device_of, forward_both, pad_id, pad_right, spiking_mode
+from .common import batched, device_of, logits_at, pad_id, pad_right, spiking_mode
 from .parity_stats import ParityStats
 from .result import EvalResult
 
@@ -64,17 +64,12 @@ def load_choices(path: str | Path) -> list[ChoiceExample]:
     return [_example(record, f"{path.name} record {index}") for index, record in enumerate(records)]
 
 
-def _continuation_logprob(logits: torch.Tensor, ids: torch.Tensor, start: int, end: int) -> float:
-    """sum_t log p(ids[t] | ids[<t]) for t in [start, end) of one row."""
-    log_probs = torch.log_softmax(logits[start - 1: end - 1].double(), dim=-1)
-    return float(log_probs.gather(-1, ids[start:end, None]).sum())
-
-
 def multiple_choice(model: nn.Module, tokenizer: Any, examples: Sequence[ChoiceExample], batch_size: int = 8,
                     mode: str | None = None, task: str = "multiple-choice") -> EvalResult:
     """Accuracy of argmax_c log p(choice_c | context) for both modes (also length-normalised: ``acc_norm``).
 
-    Context and choice are tokenised separately and concatenated, so the choice tokens are scored exactly.
+    Context and choice are tokenised separately and concatenated, so the choice tokens are scored exactly; parity is
+    measured on the logits that predict the choice tokens.
     """
     started = time.perf_counter()
     spiking = spiking_mode(model, mode)
@@ -91,12 +86,17 @@ def multiple_choice(model: nn.Module, tokenizer: Any, examples: Sequence[ChoiceE
     order = sorted(range(len(requests)), key=lambda i: len(requests[i][2]))
     for group in tqdm(list(batched(order, batch_size)), desc=f"{task} ({len(requests)} choices)", unit="batch", leave=False):
         batch = pad_right([requests[i][2] for i in group], pad_id(tokenizer), device_of(model))
-        ann, snn = forward_both(model, batch, spiking)
-        stats.update(ann.logits, snn.logits, batch["attention_mask"])
+        positions = [range(requests[i][3] - 1, len(requests[i][2]) - 1) for i in group]  # predicting each choice token
+        ann, snn = logits_at(model, batch, spiking, positions)
+        scored = torch.zeros(ann.shape[:2], dtype=torch.bool)
         for row, i in enumerate(group):
             e_index, c_index, ids, start = requests[i]
-            for name, out in (("ann", ann), ("snn", snn)):
-                scores[name][e_index][c_index] = _continuation_logprob(out.logits[row], batch["input_ids"][row], start, len(ids))
+            scored[row, : len(ids) - start] = True
+            targets = torch.tensor(ids[start:])
+            for name, logits in (("ann", ann), ("snn", snn)):
+                log_probs = torch.log_softmax(logits[row, : len(ids) - start].double(), dim=-1)
+                scores[name][e_index][c_index] = float(log_probs.gather(-1, targets[:, None].to(log_probs.device)).sum())
+        stats.update(ann, snn, scored)
     result = {}
     for name in ("ann", "snn"):
         raw = [max(range(len(s)), key=s.__getitem__) for s in scores[name]]

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
-from .common import batched, device_of, forward_both, pad_id, pad_right, spiking_mode
+from .common import batched, device_of, logits_at, pad_id, pad_right, spiking_mode
 from .parity_stats import ParityStats
 from .result import EvalResult
 
@@ -52,10 +52,8 @@ def zero_shot(model: nn.Module, tokenizer: Any, examples: Sequence[tuple[str, in
     stats = ParityStats()
     for group in tqdm(list(batched(order, batch_size)), desc=f"{task} ({len(order)} prompts)", unit="batch", leave=False):
         batch = pad_right([prompts[i] for i in group], pad_id(tokenizer), device_of(model))
-        last = batch["attention_mask"].sum(1) - 1
-        rows = torch.arange(len(group), device=last.device)
-        ann, snn = forward_both(model, batch, spiking)
-        ann_last, snn_last = ann.logits[rows, last], snn.logits[rows, last]
+        last = [[len(prompts[i]) - 1] for i in group]
+        ann_last, snn_last = (logits[:, 0] for logits in logits_at(model, batch, spiking, last))
         stats.update(ann_last, snn_last)
         labels = torch.tensor([examples[i][1] for i in group])
         predictions = {}

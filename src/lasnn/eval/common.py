@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -33,6 +34,20 @@ def forward_both(model: nn.Module, batch: Mapping[str, Any], mode: str, **kwargs
         with run_mode(model, mode):
             output = model(**batch, **kwargs)
     return reference, output
+
+
+def logits_at(model: nn.Module, batch: Mapping[str, Any], mode: str,
+              positions: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """ANN and ``mode`` logits at ``positions[b]`` of each row b, [B, P, V] (rows padded by repeating their last
+    position). The LM head runs only on those positions when the model takes ``logits_to_keep``."""
+    width = max(len(p) for p in positions)
+    index = torch.tensor([list(p) + [p[-1]] * (width - len(p)) for p in positions], device=batch["input_ids"].device)
+    if "logits_to_keep" in inspect.signature(model.forward).parameters:
+        ann, snn = forward_both(model, batch, mode, logits_to_keep=index)
+        return ann.logits.view(len(positions), width, -1), snn.logits.view(len(positions), width, -1)
+    ann, snn = forward_both(model, batch, mode)
+    rows = torch.arange(len(positions), device=index.device)[:, None]
+    return ann.logits[rows, index], snn.logits[rows, index]
 
 
 def forward_in(model: nn.Module, batch: Mapping[str, Any], mode: str, **kwargs: Any) -> Any:
