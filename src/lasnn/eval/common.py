@@ -44,7 +44,8 @@ def logits_at(model: nn.Module, batch: Mapping[str, Any], mode: str,
     index = torch.tensor([list(p) + [p[-1]] * (width - len(p)) for p in positions], device=batch["input_ids"].device)
     if "logits_to_keep" in inspect.signature(model.forward).parameters:
         ann, snn = forward_both(model, batch, mode, logits_to_keep=index)
-        return ann.logits.view(len(positions), width, -1), snn.logits.view(len(positions), width, -1)
+        if ann.logits.dim() == 3 and tuple(ann.logits.shape[:2]) == tuple(index.shape):  # per-row positions honoured
+            return ann.logits, snn.logits
     ann, snn = forward_both(model, batch, mode)
     rows = torch.arange(len(positions), device=index.device)[:, None]
     return ann.logits[rows, index], snn.logits[rows, index]
