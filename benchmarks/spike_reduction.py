@@ -24,7 +24,7 @@ from lasnn.metrics.spikes import SpikeCounter
 from lasnn.neurons import HGNeuron, Neuron, OATNeuron, popcount
 from lasnn.neurons.codes import float_code, round_significand
 from lasnn.studies.metric import perplexity
-from lasnn.studies.models import prepare
+from lasnn.studies.models import calibration_of, prepare, reconvert
 
 
 def oat_step(neuron: OATNeuron, x: Tensor) -> Tensor:
@@ -80,9 +80,12 @@ def main() -> None:
     parser.add_argument("--sequences", type=int, default=2)
     parser.add_argument("--length", type=int, default=128)
     parser.add_argument("--bits", type=int, nargs="*", default=[10, 8])
+    parser.add_argument("--time-steps", type=int, help="re-attach the saved calibration with this K first")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/spike_reduction.json"))
     args = parser.parse_args()
     model, _, batches = prepare(str(args.model), "shakespeare", args.sequences, args.length, 4, 1)
+    if args.time_steps is not None:
+        model = reconvert(str(args.model), calibration_of(model), time_steps=args.time_steps)
     with lasnn.mode(model, "ann"):
         rows = [{"variant": "ann", "perplexity": perplexity(model, batches)}]
     rows.append(measure("binary", model, batches, SpikeCounter))
@@ -93,8 +96,9 @@ def main() -> None:
         for handle in handles:
             handle.remove()
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"command": f"python benchmarks/spike_reduction.py {args.model}", "rows": rows},
-                                    indent=1))
+    command = f"python benchmarks/spike_reduction.py {args.model} --bits {' '.join(map(str, args.bits))}" \
+        + (f" --time-steps {args.time_steps}" if args.time_steps else "")
+    args.json.write_text(json.dumps({"command": command, "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":
