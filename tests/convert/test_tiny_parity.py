@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import lasnn
+from conftest import DEVICES
 from tiny_models import DECODERS, FAMILIES, HEADS, tiny_model, token_batches
 
 CONFIG = lasnn.LASConfig(calibration_sequences=8)
@@ -118,3 +119,14 @@ def test_parity_report_has_layers_and_serialises():
     assert data["mode"] == "temporal" and data["output"] == "logits"
     assert [layer["name"] for layer in report.per_layer] == ["embeddings", "layer 0", "layer 1"]
     assert "top-1" in str(report)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("family", ["llama", "gpt2", "bert"])
+def test_parity_on_each_device(family, device):
+    model = tiny_model(family, "causal-lm").to(device)
+    lasnn.convert(model, CONFIG, calibration_data=token_batches(2))
+    for mode in ("equivalent", "temporal"):
+        report = lasnn.parity(model, EVAL[0], mode=mode)
+        assert report.diff.max_rel <= 1e-3, mode
+        assert report.top1_agreement >= 0.99, mode
