@@ -109,39 +109,14 @@ def _demo_table(result: dict[str, Any]) -> Table:
     return table
 
 
-def _demo_model(sizes: Any, recalibrate: bool, timer: Any) -> tuple[Any, Any, str]:
-    """The converted demo model: loaded from the conversion cache, or converted now (and cached)."""
-    from .assets import cache_dir, load_model, load_shakespeare
-    from .convert.persist import load, save
-    from .eval.demo import DEMO_MODEL, convert_for_demo
-    from .eval.loading import is_saved_conversion
-
-    cached = cache_dir() / "conversions" / (f"{DEMO_MODEL}-K{sizes.time_steps}-macbeth-"
-                                            f"{sizes.calibration_sequences}x{sizes.calibration_length}")
-    if is_saved_conversion(cached) and not recalibrate:
-        import transformers
-
-        with timer("load"):
-            model = load(cached)
-            tokenizer = transformers.AutoTokenizer.from_pretrained(cached, local_files_only=True)
-        return model, tokenizer, f"loaded the cached conversion {cached} (--recalibrate converts again)"
-    with timer("load"):
-        model, tokenizer = load_model(DEMO_MODEL)
-    with timer("convert"):
-        convert_for_demo(model, tokenizer, load_shakespeare("macbeth"), sizes)
-    with timer("cache"):
-        save(model, cached, tokenizer=tokenizer, overwrite=True)
-    return model, tokenizer, f"converted now and cached in {cached}"
-
-
 def _run_demo(args: argparse.Namespace) -> int:
     from .assets import load_polarity, load_shakespeare
-    from .eval.demo import DemoSizes, Timer, run_demo
+    from .eval.demo import DemoSizes, Timer, demo_model, run_demo
 
     timer, started = Timer(), time.perf_counter()
     sizes = DemoSizes(sentences=args.sentences, perplexity_tokens=args.tokens, new_tokens=args.new_tokens,
                       calibration_sequences=args.calibration_sequences)
-    model, tokenizer, origin = _demo_model(sizes, args.recalibrate, timer)
+    model, tokenizer, origin = demo_model(sizes, args.recalibrate, timer)
     console.print(f"conversion: {origin}", highlight=False)
     result = run_demo(model, tokenizer, load_shakespeare("hamlet"), load_polarity("test"), sizes, args.prompt, timer)
     result["conversion"] = origin
@@ -311,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"lasnn {args.command}: interrupted", file=sys.stderr)
         return 130
-    except (UserError, ValueError, TypeError, FileNotFoundError, IsADirectoryError, PermissionError, AssetError) as error:
+    except (UserError, ValueError, TypeError, OSError, AssetError) as error:
         print(f"lasnn {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return 2
 

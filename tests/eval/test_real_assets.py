@@ -11,11 +11,10 @@ pytestmark = [pytest.mark.assets, pytest.mark.slow,
 
 @pytest.fixture(scope="module")
 def smollm2():
-    from lasnn.assets import load_model, load_shakespeare
-    from lasnn.eval.demo import DemoSizes, convert_for_demo
+    """The demo's conversion (8 x 256 Macbeth tokens), from the conversion cache or converted and cached now."""
+    from lasnn.eval.demo import demo_model
 
-    model, tokenizer = load_model("smollm2-135m")
-    convert_for_demo(model, tokenizer, load_shakespeare("macbeth"), DemoSizes())
+    model, tokenizer, _ = demo_model()
     return model, tokenizer
 
 

@@ -78,6 +78,33 @@ def convert_for_demo(model: Any, tokenizer: Any, macbeth: str, sizes: DemoSizes 
     return convert(model, demo_config(sizes), calibration_data=calibration)
 
 
+def demo_model(sizes: DemoSizes = DemoSizes(), recalibrate: bool = False,
+               timer: Timer | None = None) -> tuple[Any, Any, str]:
+    """(model, tokenizer, origin) of the converted demo model: the cached conversion (a ``lasnn.save`` folder in the
+    asset cache, keyed by K and the calibration size), or converted now and cached."""
+    import transformers
+
+    from ..assets import cache_dir, load_model, load_shakespeare
+    from ..convert.persist import load, save
+    from .loading import is_saved_conversion
+
+    timer = timer or Timer()
+    cached = cache_dir() / "conversions" / (f"{DEMO_MODEL}-K{sizes.time_steps}-macbeth-"
+                                            f"{sizes.calibration_sequences}x{sizes.calibration_length}")
+    if is_saved_conversion(cached) and not recalibrate:
+        with timer("load"):
+            model = load(cached)
+            tokenizer = transformers.AutoTokenizer.from_pretrained(cached, local_files_only=True)
+        return model, tokenizer, f"loaded the cached conversion {cached} (--recalibrate converts again)"
+    with timer("load"):
+        model, tokenizer = load_model(DEMO_MODEL)
+    with timer("convert"):
+        convert_for_demo(model, tokenizer, load_shakespeare("macbeth"), sizes)
+    with timer("cache"):
+        save(model, cached, tokenizer=tokenizer, overwrite=True)
+    return model, tokenizer, f"converted now and cached in {cached}"
+
+
 def run_demo(model: Any, tokenizer: Any, hamlet: str, polarity_test: list[tuple[str, int]],
              sizes: DemoSizes = DemoSizes(), prompt: str = DEMO_PROMPT, timer: Timer | None = None) -> dict[str, Any]:
     """Compare the converted ``model`` with its ANN; returns the JSON-ready numbers."""
