@@ -33,6 +33,7 @@ class DemoSizes:
     new_tokens: int = 16
     time_steps: int = 16
     batch_size: int = 25
+    accounting_tokens: int = 256      # Hamlet tokens counted by lasnn.report (spikes, operations, energy)
 
 
 def _report_function() -> Callable[..., Any] | None:
@@ -132,8 +133,9 @@ def run_demo(model: Any, tokenizer: Any, hamlet: str, polarity_test: list[tuple[
                                 "note": "spike / energy accounting (lasnn.report) is not in this build yet"}
     else:
         with timer("accounting"):
-            ids = tokenizer(hamlet, add_special_tokens=False, return_tensors="pt")["input_ids"][0][: sizes.window]
-            counted = report(model, [{"input_ids": ids[None], "attention_mask": torch.ones_like(ids)[None]}]).to_dict()
+            ids = tokenizer(hamlet, add_special_tokens=False, return_tensors="pt")["input_ids"][0][: sizes.accounting_tokens]
+            batch = [{"input_ids": ids[None], "attention_mask": torch.ones_like(ids)[None]}]
+            counted = report(model, batch, per_step=False).to_dict()
         totals = counted.get("totals", {})
         result["accounting"] = {"available": True, "tokens": int(ids.numel()),
                                 "spikes_per_neuron": totals.get("spikes_per_neuron"),
