@@ -40,7 +40,7 @@ def test_help(command, capsys):
         main([command, "--help"] if command else ["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    assert "usage: lasnn" in out and ("--json" in out or command in (None, "fetch"))
+    assert "usage: lasnn" in out and ("--json" in out or command is None)
 
 
 def test_report_and_sweep_are_registered_when_present():
@@ -103,3 +103,14 @@ def test_convert_then_eval_and_generate(folder, text, tmp_path, capsys):
     generated = json.loads((tmp_path / "g.json").read_text())
     assert len(generated["continuations"]) == 2 and generated["comparison"]["new_tokens"] == 4
     assert "greedy continuations" in capsys.readouterr().out
+
+
+def test_fetch_delegates_to_the_asset_cache(tmp_path, monkeypatch):
+    import lasnn.assets
+
+    calls = []
+    monkeypatch.setattr("lasnn.assets.cli.fetch", lambda name: calls.append(name) or tmp_path / name)
+    monkeypatch.setattr(lasnn.assets, "fetch", lambda name: tmp_path / name)
+    assert main(["fetch", "polarity", "--json", str(tmp_path / "f.json")]) == 0
+    assert calls == ["polarity"]
+    assert json.loads((tmp_path / "f.json").read_text()) == {"polarity": str(tmp_path / "polarity")}

@@ -201,9 +201,14 @@ def _run_generate(args: argparse.Namespace) -> int:
 
 
 def _run_fetch(args: argparse.Namespace) -> int:
+    from .assets import ASSETS, fetch
     from .assets.cli import main as assets_main
 
-    return assets_main(["fetch", *args.names])
+    status = assets_main(["fetch", *args.names])
+    if status == 0 and args.json:
+        names = list(ASSETS) if "all" in args.names else list(dict.fromkeys(args.names))
+        _write_json(args.json, {name: str(fetch(name)) for name in names})  # cached now: no download
+    return status
 
 
 # -- parser --------------------------------------------------------------------------------------------------------
@@ -259,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     fetch = commands.add_parser("fetch", help="download, verify and cache the pinned models and datasets")
     fetch.add_argument("names", nargs="+", metavar="NAME", choices=(*ASSETS, "all"), help=f"{', '.join(ASSETS)}, or all")
+    fetch.add_argument("--json", type=Path, help="write where each asset lies")
     fetch.set_defaults(func=_run_fetch)
 
     try:
