@@ -54,6 +54,7 @@ def test_sweep_command(saved, tmp_path, capsys):
     assert (tmp_path / "sweep.png").is_file()
 
 
+@pytest.mark.slow
 def test_ablation_variants(saved):
     from lasnn.studies.ablation import ablation
 
