@@ -58,6 +58,7 @@ def test_report_and_sweep_are_registered_when_present():
     (["eval", "{folder}", "bogus"], "invalid choice: 'bogus'"),
     (["eval", "{folder}", "choice", "--data", "{tmp}/missing.jsonl"], "does not exist"),
     (["eval", "{folder}", "choice"], "needs --data"),
+    (["eval", "{folder}", "perplexity", "--data", "{tmp}/missing.txt"], "neither shakespeare:WORK"),
     (["eval", "{folder}", "perplexity", "--time-steps", "0"], "must be >= 1"),
     (["eval", "{folder}", "perplexity", "--calibration", "nowhere:x"], "unknown calibration source"),
     (["generate", "{folder}"], "--prompt"),

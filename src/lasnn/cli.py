@@ -147,25 +147,27 @@ def _run_convert(args: argparse.Namespace) -> int:
     console.print(f"saved the converted model to {path}", highlight=False)
     _write_json(args.json, {**info, "out": str(path)})
     return 0
+def _perplexity_text(data: str) -> str:
+    from .assets import load_shakespeare
+
+    if data.startswith("shakespeare:"):
+        return load_shakespeare(data.partition(":")[2])
+    if Path(data).is_file():
+        return Path(data).read_text(encoding="utf-8")
+    raise UserError(f"--data {data!r} is neither shakespeare:WORK nor an existing text file")
 
 
 def _run_eval(args: argparse.Namespace) -> int:
     from . import eval as tasks
-    from .assets import load_polarity, load_shakespeare
+    from .assets import load_polarity
 
     if args.task == "choice" and not args.data:
         raise UserError("the choice task needs --data FILE.json[l] with {context, choices, label} records")
     examples = tasks.load_choices(args.data) if args.task == "choice" else None
+    text = _perplexity_text(args.data or "shakespeare:hamlet") if args.task == "perplexity" else ""
     model, tokenizer, info = _spiking(args, "embedding" if args.task == "probe" else "causal-lm")
     limit = args.limit
     if args.task == "perplexity":
-        data = args.data or "shakespeare:hamlet"
-        if data.startswith("shakespeare:"):
-            text = load_shakespeare(data.partition(":")[2])
-        elif Path(data).is_file():
-            text = Path(data).read_text(encoding="utf-8")
-        else:
-            raise UserError(f"--data {data!r} is neither shakespeare:WORK nor an existing text file")
         result = tasks.perplexity(model, tokenizer, text, args.window, args.stride, args.batch_size,
                                   max_tokens=limit or 2048)
     elif args.task == "sentiment":
