@@ -1,6 +1,6 @@
-"""``lasnn report`` and ``lasnn sweep``: spike/operation/energy accounting and the time-step study on the command line.
+"""``lasnn report``, ``lasnn sweep`` and ``lasnn ablation``: spike/operation/energy accounting and the paper's studies.
 
-``register(subparsers)`` adds both subcommands to the parser of ``lasnn.cli``; each sets ``func(args) -> int``.
+``register(subparsers)`` adds the subcommands to the parser of ``lasnn.cli``; each sets ``func(args) -> int``.
 """
 
 from __future__ import annotations
@@ -30,8 +30,13 @@ def register(subparsers: Any) -> None:
     sweep.add_argument("--time-steps", type=int, nargs="+", default=[6, 8, 10, 12, 14, 16], help="K values")
     sweep.set_defaults(func=_run_sweep)
 
+    ablation = subparsers.add_parser("ablation", help="OAT vs one MT neuron, HG vs one FS neuron per function")
+    _common(ablation, plot=False)
+    ablation.add_argument("--time-steps", type=int, default=16, help="K for a model converted here (default 16)")
+    ablation.set_defaults(func=_run_ablation)
 
-def _common(parser: argparse.ArgumentParser) -> None:
+
+def _common(parser: argparse.ArgumentParser, plot: bool = True) -> None:
     parser.add_argument("model", metavar="MODEL", help="named model (smollm2-135m), a local HF folder, or a lasnn.save folder")
     parser.add_argument("--data", default="shakespeare", help="shakespeare[:WORK] or a text file (default shakespeare)")
     parser.add_argument("--sequences", type=int, default=4, help="evaluation sequences (default 4)")
@@ -39,7 +44,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--calibration-sequences", type=int, default=8, help="calibration sequences, taken after the evaluation ones")
     parser.add_argument("--json", type=Path, help="write the JSON report here")
-    parser.add_argument("--plot", type=Path, help="write PNG plots into this folder")
+    if plot:
+        parser.add_argument("--plot", type=Path, help="write PNG plots into this folder")
 
 
 def _fail(message: str) -> int:
@@ -96,4 +102,19 @@ def _run_sweep(args: argparse.Namespace) -> int:
         result.to_json(args.json)
     if args.plot:
         print(f"wrote {result.plot(args.plot)}")
+    return 0
+
+
+def _run_ablation(args: argparse.Namespace) -> int:
+    from .studies.ablation import ablation
+
+    try:
+        result = ablation(args.model, args.data, sequences=args.sequences, length=args.length,
+                          batch_size=args.batch_size, calibration_sequences=args.calibration_sequences,
+                          time_steps=args.time_steps)
+    except (ValueError, FileNotFoundError) as error:
+        return _fail(str(error))
+    print(result)
+    if args.json:
+        result.to_json(args.json)
     return 0

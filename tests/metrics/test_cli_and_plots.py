@@ -15,7 +15,7 @@ def _parse(argv):
     return parser.parse_args(argv)
 
 
-@pytest.mark.parametrize("command", ["report", "sweep"])
+@pytest.mark.parametrize("command", ["report", "sweep", "ablation"])
 def test_bad_model_exits_nonzero_with_one_line(command, capsys, tmp_path):
     args = _parse([command, str(tmp_path / "missing"), "--time-steps", "8"])
     assert args.func(args) == 2
