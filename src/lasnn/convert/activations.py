@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-from ..neurons import HGNeuron
+from ..neurons import HG_FUNCTIONS, HGNeuron
 from ..ops import spiking_activation
 from .state import ConversionState, Mode
 
 ACTIVATION_MODULE_NAMESPACES = ("transformers.activations", "torch.nn.modules.activation")
 
-REFERENCES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "gelu": F.gelu,
-    "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
-    "silu": F.silu,
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
-    "relu": F.relu,
-}
+ACTIVATIONS = ("gelu", "gelu_tanh", "silu", "sigmoid", "tanh", "relu")
 IDENTITY = "identity"
 
 
@@ -41,8 +31,8 @@ def activation_function(module: nn.Module) -> str | None:
         return None
     if torch.equal(y, x):
         return IDENTITY
-    for name, reference in REFERENCES.items():
-        if torch.allclose(y, reference(x), rtol=1e-5, atol=1e-6):
+    for name in ACTIVATIONS:
+        if torch.allclose(y, HG_FUNCTIONS[name].fn(x), rtol=1e-5, atol=1e-6):
             return name
     return None
 
