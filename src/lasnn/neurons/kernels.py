@@ -2,7 +2,8 @@
 
 Every linear-layer input of a converted model passes ``oat_decode`` and every non-linearity ``hg_decode``; in eager
 PyTorch each is a dozen element-wise passes. ``compile_kernels(True)`` fuses each into one generated loop
-(TorchInductor; needs a C++ compiler on CPU). Both paths run the same ops; a fused transcendental (exp, erfc) may
+(TorchInductor; needs a C++ compiler on CPU). Eager on CPU, counters are first checked with one reduction and
+counted element-wise only when something was clamped, out of range, NaN or underflowing. Both paths run the same ops; a fused transcendental (exp, erfc) may
 differ from eager in its last float32 ulp, which can move a code by one step.
 """
 
@@ -41,43 +42,65 @@ def _dispatch(name: str, fn: Callable[..., tuple[Tensor, ...]]) -> Callable[...,
     return _compiled[name]
 
 
+def _counting_is_cheap(x: Tensor) -> bool:
+    """Whether a host-side check may skip exact counting: eager on CPU (a sync is free there, not on CUDA)."""
+    return not _enabled and x.device.type == "cpu"
+
+
 def _oat(x: Tensor, theta_nor: Tensor, step_nor: Tensor, step_out: Tensor, top: float, nearest: bool,
-         dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+         dtype: torch.dtype, shortcut: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     y = x.to(dtype)
-    a = y.abs()
-    gate = a >= theta_nor
+    gate = y.abs() >= theta_nor
     step = torch.where(gate, step_out, step_nor)
-    q = torch.floor(a / step + 0.5) if nearest else torch.floor(a / step)
-    clamped = torch.count_nonzero((q > top) & gate)
-    outlier = torch.count_nonzero(gate)
-    nan = torch.count_nonzero(torch.isnan(q))
+    q = torch.floor(y.abs() / step + 0.5) if nearest else torch.floor(y.abs() / step)
+    outlier = gate.sum()
+    if shortcut and (q.numel() == 0 or bool(q.max() <= top)):
+        clamped = nan = torch.zeros((), dtype=torch.int64, device=x.device)
+    else:
+        clamped = ((q > top) & gate).sum()
+        nan = torch.isnan(q).sum()
     return torch.copysign(torch.clamp_max(q, top) * step, y), clamped, outlier, nan
 
 
 def oat_decode(x: Tensor, theta_nor: Tensor, step_nor: Tensor, step_out: Tensor, top: float, nearest: bool,
                dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """(x̂, clamped, outlier, nan): sign(x) min(R(|x| / s_g), top) s_g, s_g = step of the branch |x| >= theta_nor."""
-    return _dispatch("oat", _oat)(x, theta_nor, step_nor, step_out, top, nearest, dtype)
+    return _dispatch("oat", _oat)(x, theta_nor, step_nor, step_out, top, nearest, dtype, _counting_is_cheap(x))
 
 
 def _hg(x: Tensor, fn: Callable[[Tensor], Tensor], lo: Tensor, hi: Tensor, clamp_below: bool, nonzero: bool,
         lowest: Tensor, grid: Tensor, fix_underflow: bool, time_steps: int, nearest: bool,
-        dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        dtype: torch.dtype, shortcut: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     y = x.to(dtype)
-    xc = torch.clamp(y, lo, hi) if clamp_below else torch.clamp(y, max=hi)
+    zero = torch.zeros((), dtype=torch.int64, device=x.device)
+    if shortcut and _inside(y, lo if clamp_below else None, hi):
+        xc, nan, out_of_range = y, zero, zero
+    else:
+        xc = torch.clamp(y, lo, hi) if clamp_below else torch.clamp(y, max=hi)
+        nan = torch.isnan(xc).sum()
+        out_of_range = (xc != y).sum() - nan
     f = fn(xc)
-    small = f.abs() < lowest
-    if not nonzero:
-        small = small & (f != 0)
-    nan = torch.count_nonzero(torch.isnan(xc))
-    out_of_range = torch.count_nonzero(xc != y) - nan
-    underflow = torch.count_nonzero(small)
+    if shortcut and not fix_underflow and (f.numel() == 0 or bool(f.abs().amin() >= lowest)):
+        small, underflow = None, zero
+    else:
+        small = f.abs() < lowest
+        if not nonzero:
+            small = small & (f != 0)
+        underflow = small.sum()
     r = round_significand(f, time_steps, nearest)
-    if fix_underflow:
+    if fix_underflow and small is not None:
         a = f.abs() / grid
         q = torch.floor(a + 0.5) if nearest else torch.floor(a)
         r = torch.where(small, torch.copysign(q * grid, f), r)
     return r, nan, out_of_range, underflow
+
+
+def _inside(y: Tensor, lo: Tensor | None, hi: Tensor) -> bool:
+    """Every element of y lies in [lo, hi] (False if any is NaN); one reduction pass."""
+    if y.numel() == 0:
+        return True
+    low, high = torch.aminmax(y)
+    return bool(high <= hi) and (lo is None or bool(low >= lo))
 
 
 def hg_decode(x: Tensor, fn: Callable[[Tensor], Tensor], lo: Tensor, hi: Tensor, clamp_below: bool, nonzero: bool,
@@ -89,4 +112,4 @@ def hg_decode(x: Tensor, fn: Callable[[Tensor], Tensor], lo: Tensor, hi: Tensor,
     (when ``fix_underflow``) and count as underflow.
     """
     return _dispatch("hg", _hg)(x, fn, lo, hi, clamp_below, nonzero, lowest, grid, fix_underflow, time_steps, nearest,
-                                dtype)
+                                dtype, _counting_is_cheap(x))
