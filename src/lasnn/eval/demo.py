@@ -86,24 +86,28 @@ def demo_model(sizes: DemoSizes = DemoSizes(), recalibrate: bool = False,
     import transformers
 
     from ..assets import cache_dir, load_model, load_shakespeare
-    from ..convert.persist import load, save
+    from ..convert.persist import ArtifactError, load, save
     from .loading import is_saved_conversion
 
     timer = timer or Timer()
     cached = cache_dir() / "conversions" / (f"{DEMO_MODEL}-K{sizes.time_steps}-macbeth-"
                                             f"{sizes.calibration_sequences}x{sizes.calibration_length}")
+    stale = ""
     if is_saved_conversion(cached) and not recalibrate:
-        with timer("load"):
-            model = load(cached)
-            tokenizer = transformers.AutoTokenizer.from_pretrained(cached, local_files_only=True)
-        return model, tokenizer, f"loaded the cached conversion {cached} (--recalibrate converts again)"
+        try:
+            with timer("load"):
+                model = load(cached)
+                tokenizer = transformers.AutoTokenizer.from_pretrained(cached, local_files_only=True)
+            return model, tokenizer, f"loaded the cached conversion {cached} (--recalibrate converts again)"
+        except ArtifactError as error:  # written by another lasnn version: convert again
+            stale = f" (the cached one was unusable: {error})"
     with timer("load"):
         model, tokenizer = load_model(DEMO_MODEL)
     with timer("convert"):
         convert_for_demo(model, tokenizer, load_shakespeare("macbeth"), sizes)
     with timer("cache"):
         save(model, cached, tokenizer=tokenizer, overwrite=True)
-    return model, tokenizer, f"converted now and cached in {cached}"
+    return model, tokenizer, f"converted now and cached in {cached}{stale}"
 
 
 def run_demo(model: Any, tokenizer: Any, hamlet: str, polarity_test: list[tuple[str, int]],
