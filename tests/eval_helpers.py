@@ -10,6 +10,8 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
 from tiny_models import CONFIGS
 
+TEXT = ("Now is the winter of our discontent made glorious summer by this sun of York; and all the clouds that "
+        "lour'd upon our house in the deep bosom of the ocean buried. ") * 8
 EOS = "<eos>"
 VOCAB = 260  # 256 bytes, <eos>, and room
 

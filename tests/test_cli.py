@@ -6,14 +6,12 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "eval"))
 sys.path.insert(0, str(Path(__file__).parent))
 
+from eval_helpers import TEXT  # noqa: E402
 from lasnn.cli import build_parser, main  # noqa: E402
 
 COMMANDS = ("demo", "convert", "eval", "generate", "fetch")
-TEXT = ("Now is the winter of our discontent made glorious summer by this sun of York; and all the clouds that "
-        "lour'd upon our house in the deep bosom of the ocean buried. ") * 8
 
 
 @pytest.fixture(scope="module")

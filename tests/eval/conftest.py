@@ -6,11 +6,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
 import lasnn  # noqa: E402
-from eval_helpers import byte_tokenizer, save_folder, tiny_encoder, tiny_lm  # noqa: E402
+from eval_helpers import TEXT, byte_tokenizer, save_folder, tiny_encoder, tiny_lm  # noqa: E402
 from lasnn.eval.loading import text_batches  # noqa: E402
 
-TEXT = ("Now is the winter of our discontent made glorious summer by this sun of York; and all the clouds that "
-        "lour'd upon our house in the deep bosom of the ocean buried. ") * 8
 
 
 @pytest.fixture(scope="session")

@@ -52,7 +52,7 @@ def task_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def calibration_text(tmp_path_factory):
-    from conftest import TEXT
+    from eval_helpers import TEXT
 
     path = tmp_path_factory.mktemp("calibration") / "calibration.txt"
     path.write_text(TEXT)

@@ -5,7 +5,7 @@ import math
 
 import pytest
 import torch
-from conftest import TEXT
+from eval_helpers import TEXT
 from rich.console import Console
 
 from lasnn.eval import (ChoiceExample, ParityStats, linear_probe, load_choices, multiple_choice, perplexity, windows,
