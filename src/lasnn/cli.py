@@ -221,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lasnn", description="Loss-less ANN-to-SNN conversion (LAS) of Hugging Face transformers.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="SmolLM2-135M as ANN and as SNN, side by side (about 2 minutes)")
+    demo = commands.add_parser("demo", help="SmolLM2-135M as ANN and as SNN, side by side")
     demo.add_argument("--json", type=Path, default=DEMO_JSON, help=f"JSON report path (default {DEMO_JSON})")
     demo.add_argument("--sentences", type=_positive, default=200, help="polarity test sentences (default 200)")
     demo.add_argument("--tokens", type=_positive, default=512, help="Hamlet tokens for perplexity (default 512)")
