@@ -47,6 +47,15 @@ def _check_convertible(model: nn.Module, config: LASConfig, calibration_data: An
                          f"{type(calibration_data).__name__}")
 
 
+AUDIT_TOKENS = 32
+
+
+def audit_sample(batch: Mapping[str, Any]) -> dict[str, Any]:
+    """The first sequence of ``batch``, cut to ``AUDIT_TOKENS`` tokens: the audit checks op kinds, not sizes."""
+    return {key: value[:1, :AUDIT_TOKENS] if isinstance(value, torch.Tensor) and value.dim() >= 2 else value
+            for key, value in batch.items()}
+
+
 def _switch_attention(model: nn.Module, state: ConversionState, spiking: bool) -> None:
     if state.attention:
         model.set_attn_implementation(attention_impl.IMPLEMENTATION if spiking else state.original_attn_implementation)
@@ -88,7 +97,7 @@ def convert(model: nn.Module, config: LASConfig | None = None, calibration_data:
         if calibration_data is not None:
             first = calibrate(model, state, calibration_data)
             state.mode = Mode.EQUIVALENT
-            report = trace(model, first, state.allowed_ann)
+            report = trace(model, audit_sample(first), state.allowed_ann)
             if not report.clean:
                 raise ConversionError([str(v) for v in report.violations])
         state.mode = Mode.EQUIVALENT

@@ -132,10 +132,12 @@ class HGNeuron(Neuron):
     def _observe(self, x: Tensor) -> None:
         if x.numel() == 0:
             return
-        y = x.double()
-        finite = torch.isfinite(y)
-        torch.minimum(self._obs_min, torch.where(finite, y, math.inf).amin(), out=self._obs_min)
-        torch.maximum(self._obs_max, torch.where(finite, y, -math.inf).amax(), out=self._obs_max)
+        low, high = torch.aminmax(x)
+        if not (bool(torch.isfinite(low)) and bool(torch.isfinite(high))):
+            finite = torch.isfinite(x)
+            low, high = torch.where(finite, x, math.inf).amin(), torch.where(finite, x, -math.inf).amax()
+        torch.minimum(self._obs_min, low.double(), out=self._obs_min)
+        torch.maximum(self._obs_max, high.double(), out=self._obs_max)
 
     def freeze(self, margin: float = 1.25) -> None:
         """Widen [lo, hi] to cover the observed inputs with `margin`, never narrowing it; stop observing."""
