@@ -85,8 +85,9 @@ def check_positive(name: str, value: float | Tensor) -> None:
 
 
 def compute_dtype(dtype: torch.dtype, time_steps: int) -> torch.dtype:
-    """float32, or float64 when K > 23 (a K-bit code must fit the significand) or the input is float64."""
-    return torch.float64 if time_steps > 23 or dtype == torch.float64 else torch.float32
+    """float32, or float64 when K > 16 (a K-bit code times a threshold must keep >= 8 spare significand bits in
+    float32, else the code's last bit depends on how the division rounds) or the input is float64."""
+    return torch.float64 if time_steps > 16 or dtype == torch.float64 else torch.float32
 
 
 def significand_bits(time_steps: int) -> int:
