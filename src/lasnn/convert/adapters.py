@@ -87,10 +87,12 @@ class SpikingGatedMLP:
             return super().forward(x)
         gate, up = self.gate_proj(x), self.up_proj(x)
         activation: HGNeuron = self.act_fn.lasnn_neuron
+        work = torch.float64 if self._lasnn_state.config.exact_synapses else torch.float32
         if mode is Mode.TEMPORAL:
-            product = spike_product_steps(activation.spikes(gate), self.lasnn_up.spikes(up)).sum(0).to(x.dtype)
+            steps = spike_product_steps(activation.spikes(gate).to(work), self.lasnn_up.spikes(up).to(work))
+            product = steps.sum(0).to(x.dtype)
         else:
-            product = spike_product(activation(gate), self.lasnn_up(up))
+            product = spike_product(activation(gate).to(work), self.lasnn_up(up).to(work)).to(x.dtype)
         return self.down_proj(product)
 
 

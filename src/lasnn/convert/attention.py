@@ -80,7 +80,8 @@ def lasnn_attention(
         if kwargs.get(name) is not None:
             raise NotImplementedError(f"lasnn attention does not support {name!r} (module {type(module).__name__})")
     with trusted_region():
-        output, probabilities = _spiking_attention(neurons, state.mode, query, key, value, attention_mask, scaling)
+        output, probabilities = _spiking_attention(neurons, state.mode, query, key, value, attention_mask, scaling,
+                                                   state.config.exact_synapses)
     return mark_current((output, probabilities))
 
 
@@ -92,13 +93,14 @@ def _spiking_attention(
     value: torch.Tensor,
     attention_mask: torch.Tensor | None,
     scaling: float | None,
+    exact: bool,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     if scaling is None:
         scaling = query.shape[-1] ** -0.5
     groups = query.shape[1] // key.shape[1]
     if attention_mask is not None and attention_mask.dim() == 4:
         attention_mask = attention_mask[:, :, :, : key.shape[-2]]
-    work = torch.promote_types(query.dtype, torch.float32)
+    work = torch.float64 if exact else torch.promote_types(query.dtype, torch.float32)
     if mode is Mode.TEMPORAL:
         q = neurons.query.spikes(query).to(work)
         k = _repeat_heads(neurons.key.spikes(key), groups, 2).to(work)

@@ -19,6 +19,11 @@ class LASConfig:
     Non-linear functions (exp, 1/x, 1/sqrt, x^2, GELU, SiLU, tanh, ...) are HG neurons whose gate banks cover the
     calibrated input range widened by ``hg_range_margin``.
 
+    ``exact_synapses`` accumulates every synapse (linear layers, Q·Kᵀ, P·V, products) in float64 and rounds once, in
+    both spiking modes, so equivalent and temporal mode feed every neuron the same value (slower; for proofs).
+    With float32 accumulation the two orders of summation differ in the last bit and about 1 % of codes move by
+    one step between the modes.
+
     ``allow_ann`` lists module names (exact, or a prefix ending in ``.``, or a class name) that stay in float; they
     are listed in every report.
     """
@@ -31,6 +36,7 @@ class LASConfig:
     fixed_thresholds: tuple[float, float] | None = None
     calibration_sequences: int = 32
     allow_ann: tuple[str, ...] = field(default_factory=tuple)
+    exact_synapses: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.time_steps, int) or not 1 <= self.time_steps <= 32:

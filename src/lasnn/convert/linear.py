@@ -23,13 +23,17 @@ class SpikingSynapse:
         mode = self._lasnn_state.mode
         if mode is Mode.ANN:
             return super().forward(x)
+        exact = self._lasnn_state.config.exact_synapses
         if mode is Mode.TEMPORAL:
-            work = torch.promote_types(self.weight.dtype, torch.float32)
+            work = torch.float64 if exact else torch.promote_types(self.weight.dtype, torch.float32)
             spikes = self.lasnn_input.spikes(x).to(work)
             current = self.synapse(spikes, self.weight.to(work)).sum(0)
             if self.bias is not None:
                 current = current + self.bias.to(work)
             return current.to(x.dtype)
+        if exact and mode is Mode.EQUIVALENT:
+            current = self.synapse(self.lasnn_input(x).double(), self.weight.double())
+            return (current if self.bias is None else current + self.bias.double()).to(x.dtype)
         return super().forward(self.lasnn_input(x))
 
     def synapse(self, spikes: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
