@@ -5,6 +5,7 @@ import torch
 
 import lasnn
 from conftest import DEVICES
+from lasnn.neurons import OATNeuron
 from tiny_models import DECODERS, FAMILIES, HEADS, tiny_model, token_batches
 
 CONFIG = lasnn.LASConfig(calibration_sequences=8)
@@ -144,3 +145,12 @@ def test_parity_on_each_device(family, device):
         report = lasnn.parity(model, EVAL[0], mode=mode)
         assert report.diff.max_rel <= 1e-3, mode
         assert report.top1_agreement >= 0.99, mode
+
+
+def test_paper_recipe_uses_fixed_thresholds_without_calibration():
+    model = lasnn.convert(tiny_model("llama"), lasnn.LASConfig.paper())
+    sites = [m for m in model.modules() if isinstance(m, OATNeuron)]
+    assert sites and all(float(s.theta_nor) == 10.0 and float(s.theta_out) == 500.0 for s in sites)
+    assert all(s.rounding == "floor" for s in sites)
+    report = lasnn.parity(model, EVAL[0])
+    assert report.positions == EVAL[0]["input_ids"].numel()

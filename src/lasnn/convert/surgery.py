@@ -128,10 +128,11 @@ def _site(config: LASConfig) -> SiteEncoder:
 def _norm_neurons(config: LASConfig, kind: str) -> NormNeurons:
     factory = NormNeurons.layer_norm if kind == "layer_norm" else NormNeurons.rms_norm
     neurons = factory(time_steps=config.time_steps)
-    if config.fixed_thresholds is not None:
-        nor, out = (torch.tensor(value) for value in config.fixed_thresholds)
-        for child in neurons.modules():
-            if isinstance(child, OATNeuron):
+    for child in neurons.modules():
+        if isinstance(child, OATNeuron):
+            child.rounding = config.rounding
+            if config.fixed_thresholds is not None:
+                nor, out = (torch.tensor(value) for value in config.fixed_thresholds)
                 child.load_calibration_state({"theta_nor": nor, "theta_out": out})
     return neurons
 
