@@ -7,7 +7,6 @@ and turns bad input into one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -16,6 +15,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from .jsonio import write_json
 
 console = Console()
 DEMO_JSON = Path("lasnn-demo.json")
@@ -38,10 +39,7 @@ class UserError(Exception):
 def _write_json(path: Path | None, data: dict[str, Any]) -> None:
     if path is None:
         return
-    path = Path(path).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, default=str))
-    console.print(f"wrote {path}", highlight=False)
+    console.print(f"wrote {write_json(path, data)}", highlight=False)
 
 
 def _positive(value: str) -> int:

@@ -1,5 +1,4 @@
 import pytest
-import torch
 
 import lasnn
 from tiny_models import tiny_model, token_batches

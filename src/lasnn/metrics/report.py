@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from ..convert.api import mode as run_mode
 from ..convert.attention import AttentionNeurons
 from ..convert.inputs import validate_batch
 from ..convert.state import get_state
+from ..jsonio import write_json
 from .energy import PRESETS, SOURCE, EnergyPreset, Ops, energy_pj, resolve_preset
 from .spikes import NeuronRecord, SpikeCounter
 from .synapses import RULES, SynapticOp, OpCounter, __doc__ as SYNAPSE_RULES
@@ -148,10 +148,7 @@ class SpikeReport:
         }
 
     def to_json(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=1))
-        return path
+        return write_json(path, self.to_dict())
 
     def __str__(self) -> str:
         snn, ann = self.snn, self.ann

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ..convert.api import mode as run_mode
+from ..jsonio import write_json
 from ..metrics.parity import parity
 from ..metrics.report import report
 from ..neurons import FSNeuron, HGNeuron, fit_fs
@@ -105,10 +105,7 @@ class AblationResult:
         return {"model": self.model, "variants": {v: VARIANT_DOCS[v] for v in VARIANTS}, "rows": self.rows}
 
     def to_json(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=1))
-        return path
+        return write_json(path, self.to_dict())
 
     def __str__(self) -> str:
         lines = [f"ablation on {self.model}",

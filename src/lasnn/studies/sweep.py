@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,11 +12,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from ..convert.api import mode as run_mode  # noqa: E402
+from ..jsonio import write_json  # noqa: E402
 from ..metrics.parity import parity  # noqa: E402
 from ..metrics.report import report  # noqa: E402
-from .data import read_text, token_windows  # noqa: E402
 from .metric import perplexity  # noqa: E402
-from .models import calibration_of, load_ann, prepare, reconvert  # noqa: E402
+from .models import calibration_of, prepare, reconvert  # noqa: E402
 
 
 @dataclass
@@ -31,10 +30,7 @@ class SweepResult:
         return {"model": self.model, "rows": self.rows}
 
     def to_json(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=1))
-        return path
+        return write_json(path, self.to_dict())
 
     def __str__(self) -> str:
         lines = [f"time-step sweep of {self.model}",
