@@ -16,13 +16,12 @@ import argparse
 import json
 import math
 import platform
-from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
 import lasnn
-from lasnn.neurons import HGNeuron, Neuron, OATNeuron
+from lasnn.neurons import HGNeuron, OATNeuron, calibrate_neurons
 from lasnn.ops import (
     NormNeurons,
     SoftmaxNeurons,
@@ -51,15 +50,6 @@ def _absolute(y: torch.Tensor, ref: torch.Tensor) -> float:
 def _row_relative(y: torch.Tensor, ref: torch.Tensor) -> float:
     ref = ref.double()
     return float(((y.double() - ref).abs().amax(-1) / ref.pow(2).mean(-1).sqrt()).max())
-
-
-def _calibrate(module: torch.nn.Module, run: Callable[[], object]) -> None:
-    neurons = [m for m in module.modules() if isinstance(m, Neuron)]
-    for n in neurons:
-        n.observing = True
-    run()
-    for n in neurons:
-        n.freeze()
 
 
 def _outlier_rows(g: torch.Generator, rows: int, n_outliers: int) -> torch.Tensor:
@@ -116,14 +106,14 @@ def _norms(k: int, g: torch.Generator, device: str) -> list[dict]:
         data = f"{WIDTH} wide, " + (f"{n_outliers} channels at 1000x median" if n_outliers else "gaussian")
         ln = NormNeurons.layer_norm(k).to(device)
         run_ln = lambda temporal=False: spiking_layer_norm(x, WIDTH, weight, bias, 1e-5, ln, temporal)  # noqa: E731
-        _calibrate(ln, run_ln)
+        calibrate_neurons(ln, run_ln)
         ref = F.layer_norm(x.double(), (WIDTH,), weight.double(), bias.double(), 1e-5)
         y = run_ln()
         rows.append(dict(operator="layer_norm", data=data, metric="max_row max|err|/rms(ref)",
                          error=_row_relative(y, ref), temporal_vs_equivalent=_row_relative(run_ln(True), y)))
         rms = NormNeurons.rms_norm(k).to(device)
         run_rms = lambda temporal=False: spiking_rms_norm(x, weight, 1e-6, rms, temporal=temporal)  # noqa: E731
-        _calibrate(rms, run_rms)
+        calibrate_neurons(rms, run_rms)
         xd = x.double()
         ref = xd * torch.rsqrt(xd.pow(2).mean(-1, keepdim=True) + 1e-6) * weight.double()
         y = run_rms()

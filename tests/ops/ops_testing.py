@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 import torch
 from torch import Tensor, nn
@@ -20,14 +18,6 @@ def generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def calibrate(module: nn.Module, run: Callable[[], object]) -> None:
-    """Calibration lifecycle of every neuron in `module`: observing=True, run once, freeze()."""
-    neurons = [m for m in module.modules() if isinstance(m, Neuron)]
-    for n in neurons:
-        n.observing = True
-    run()
-    for n in neurons:
-        n.freeze()
 
 
 def set_observing(module: nn.Module, flag: bool) -> None:

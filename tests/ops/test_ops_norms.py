@@ -15,8 +15,9 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ops_testing import DEVICES, calibrate, generator, oat_step, outlier_rows, row_relative_error, set_observing
+from ops_testing import DEVICES, generator, oat_step, outlier_rows, row_relative_error, set_observing
 
+from lasnn.neurons import calibrate_neurons as calibrate
 from lasnn.ops import NormNeurons, spiking_layer_norm, spiking_rms_norm
 
 WIDTH = 4096

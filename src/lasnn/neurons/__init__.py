@@ -4,7 +4,7 @@ Every neuron decodes a K-step spike train to x_hat = sum_t d_t z_t; `forward` re
 (equivalent mode), `spikes` the [K, ...] train, `spike_count` its number of spikes per element.
 """
 
-from .base import MAX_TIME_STEPS, ROUNDINGS, Neuron, NeuronStats, track_stats
+from .base import MAX_TIME_STEPS, ROUNDINGS, Neuron, NeuronStats, calibrate_neurons, track_stats
 from .codes import popcount
 from .fitting import fit_fs
 from .fs import FSNeuron
@@ -28,6 +28,7 @@ __all__ = [
     "fit_fs",
     "popcount",
     "track_stats",
+    "calibrate_neurons",
     "compile_kernels",
     "kernels_compiled",
 ]

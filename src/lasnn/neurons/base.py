@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Neuron", "NeuronStats", "track_stats", "ROUNDINGS", "MAX_TIME_STEPS"]
+__all__ = ["Neuron", "NeuronStats", "track_stats", "calibrate_neurons", "ROUNDINGS", "MAX_TIME_STEPS"]
 
 ROUNDINGS = ("nearest", "floor")
 MAX_TIME_STEPS = 32
@@ -208,3 +208,13 @@ class Neuron(nn.Module):
 def pow2(exponent: int) -> float:
     """2**exponent as a float."""
     return math.ldexp(1.0, exponent)
+
+
+def calibrate_neurons(module: nn.Module, run: Callable[[], object]) -> None:
+    """The calibration lifecycle of every neuron in ``module``: observing = True, ``run()`` once, then ``freeze()``."""
+    neurons = [m for m in module.modules() if isinstance(m, Neuron)]
+    for neuron in neurons:
+        neuron.observing = True
+    run()
+    for neuron in neurons:
+        neuron.freeze()
