@@ -4,11 +4,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
+sys.path.insert(0, str(Path(__file__).parent))
 
 import lasnn  # noqa: E402
 from eval_helpers import TEXT, byte_tokenizer, save_folder, tiny_encoder, tiny_lm  # noqa: E402
 from lasnn.eval.loading import text_batches  # noqa: E402
-
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +35,11 @@ def spiking_encoder(tokenizer):
 @pytest.fixture(scope="session")
 def lm_folder(tmp_path_factory):
     return save_folder(tiny_lm("llama"), tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.fixture(scope="session")
+def task_dir(tmp_path_factory):
+    """A local lm-eval task folder: tiny_mc, tiny_ppl and tiny_gen over three JSONL records."""
+    from harness_tasks import write_tasks
+
+    return write_tasks(tmp_path_factory.mktemp("tasks"))

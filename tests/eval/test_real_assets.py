@@ -1,4 +1,8 @@
-"""The evaluation tasks and the demo pipeline on the pinned real models and data (``-m assets``)."""
+"""The evaluation tasks, the demo pipeline and the lm-eval command on the pinned real models and data (``-m assets``)."""
+
+import json
+import os
+import subprocess
 
 import pytest
 
@@ -60,3 +64,38 @@ def test_minilm_probe_embeddings_agree_on_200_polarity_sentences():
     assert result.examples == 200
     assert result.extra["embedding_cosine_min"] >= 0.9999
     assert result.changed <= 2 and result.ann > 0.6
+
+
+def lm_eval_samples(model_args: str, task_dir, output) -> dict[str, list[dict]]:
+    """Run the plain ``lm_eval`` command with ``--log_samples``; the logged samples per task."""
+    from harness_tasks import lm_eval_command
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    completed = subprocess.run([lm_eval_command(), "--model", "lasnn", "--model_args", model_args,
+                                "--tasks", "tiny_mc,tiny_ppl", "--include_path", str(task_dir), "--batch_size", "3",
+                                "--device", "cpu", "--output_path", str(output), "--log_samples"],
+                               env=env, capture_output=True, text=True, timeout=900)
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    return {task: [json.loads(line) for path in output.rglob(f"samples_{task}_*.jsonl") for line in path.open()]
+            for task in ("tiny_mc", "tiny_ppl")}
+
+
+def log_likelihoods(sample: dict) -> list[float]:
+    """The log-likelihood of each response (a multiple-choice response is [log-likelihood, is_greedy])."""
+    return [float(response[0] if isinstance(response, list) else response) for response in sample["filtered_resps"]]
+
+
+def test_lm_eval_command_scores_smollm2_spiking_like_the_ann(task_dir, tmp_path):
+    """``lm_eval --model lasnn`` on the named model: every logged log-likelihood of the SNN matches the ANN's."""
+    pytest.importorskip("lm_eval")
+    common = "pretrained=smollm2-135m"
+    snn = lm_eval_samples(common, task_dir, tmp_path / "snn")
+    ann = lm_eval_samples(common + ",mode=ann", task_dir, tmp_path / "ann")
+    for task in ("tiny_mc", "tiny_ppl"):
+        assert len(snn[task]) == len(ann[task]) == 3
+        for spiking, original in zip(sorted(snn[task], key=lambda s: s["doc_id"]),
+                                     sorted(ann[task], key=lambda s: s["doc_id"])):
+            values, reference = log_likelihoods(spiking), log_likelihoods(original)
+            print(task, spiking["doc_id"], values, reference)
+            assert values == pytest.approx(reference, rel=2e-3)
+            assert values.index(max(values)) == reference.index(max(reference))

@@ -1,11 +1,12 @@
 """lm-evaluation-harness bridge: the ``lasnn`` model runs any lm-eval task on the spiking model.
 
-lm-eval 0.4.13 finds models only in its own registry (no plugin entry points), so importing this module registers
-``lasnn``. Run it as a drop-in for the ``lm_eval`` command::
+Installing lasnn registers the model with lm-eval (through the startup hook ``_lasnn_harness_hook``, since lm-eval
+reads no plugin entry points), so the plain command works::
 
-    python -m lasnn.eval.harness --model lasnn --model_args pretrained=smollm2-135m,time_steps=16 --tasks ...
+    lm_eval --model lasnn --model_args pretrained=smollm2-135m,time_steps=16 --tasks ...
 
-or from Python: ``import lasnn.eval.harness; lm_eval.simple_evaluate(model="lasnn", model_args="pretrained=...")``.
+From Python, ``lm_eval.simple_evaluate(model="lasnn", model_args="pretrained=...")``; where ``.pth`` files are not
+read (``python -S``), ``import lasnn.eval.harness`` first.
 
 model_args: ``pretrained`` (a pinned model name, a local HF folder, or a folder written by ``lasnn.save``),
 ``mode`` (equivalent | temporal | ann), ``time_steps`` (K), ``rounding``, ``quantile``, ``paper`` (the paper's
@@ -63,13 +64,3 @@ class LASNNLM(HFLM):
     def get_model_info(self) -> dict[str, Any]:
         return {**super().get_model_info(), "lasnn": self.lasnn_info}
 
-
-def main() -> None:
-    """The ``lm_eval`` command line with the ``lasnn`` model registered."""
-    from lm_eval.__main__ import cli_evaluate
-
-    cli_evaluate()
-
-
-if __name__ == "__main__":
-    main()
