@@ -21,21 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lasnn.neurons import HG_FUNCTIONS, HGNeuron, track_stats
-
-REFERENCES = {  # independent float64 formulas
-    "exp": torch.exp,
-    "reciprocal": lambda x: 1 / x,
-    "rsqrt": lambda x: 1 / torch.sqrt(x),
-    "sqrt": torch.sqrt,
-    "square": lambda x: x * x,
-    "gelu": lambda x: 0.5 * x * torch.special.erfc(-x / math.sqrt(2)),
-    "gelu_tanh": lambda x: x / (1 + torch.exp(-2 * math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))),
-    "silu": lambda x: x / (1 + torch.exp(-x)),
-    "sigmoid": lambda x: 1 / (1 + torch.exp(-x)),
-    "tanh": torch.tanh,
-    "relu": lambda x: x.clamp_min(0),
-    "identity": lambda x: x,
-}
+from lasnn.neurons.references import reference
 
 # issue precision table at K = 16: (kind, bound as a function of x, text)
 BOUNDS = {
@@ -88,7 +74,7 @@ def measure(name: str, time_steps: int, points: int, device: str) -> dict:
     lo, hi = neuron.range
     x = sweep(lo, hi, points)
     y = neuron(x.float().to(device)).double().cpu()
-    ref = REFERENCES[name](x)
+    ref = reference(name, x)
     err = (y - ref).abs()
     normal = ref.abs() >= 1e-30
     rel = err[normal] / ref.abs()[normal]

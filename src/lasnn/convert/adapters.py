@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 
 import torch
 import torch.nn as nn
@@ -31,9 +32,12 @@ def _source(module: nn.Module) -> str:
         return ""
 
 
-def _probe(width: int, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
+def _computes(module: nn.Module, first: nn.Linear, structure: Callable[[torch.Tensor], torch.Tensor]) -> bool:
+    """True if ``module(x) == structure(x)`` on a seeded random probe x of shape [2, 3, first.in_features]."""
     generator = torch.Generator().manual_seed(0)
-    return torch.randn(*shape, width, generator=generator).to(device)
+    x = torch.randn(2, 3, first.in_features, generator=generator).to(first.weight.device, first.weight.dtype)
+    with torch.no_grad():
+        return probe_agrees(module(x), structure(x), first.weight.dtype)
 
 
 def is_gated_mlp(module: nn.Module) -> bool:
@@ -42,11 +46,7 @@ def is_gated_mlp(module: nn.Module) -> bool:
     if not all(isinstance(part, _LINEAR_TYPES) for part in parts) or not isinstance(getattr(module, "act_fn", None), nn.Module):
         return False
     gate, up, down = parts
-    x = _probe(gate.in_features, (2, 3), gate.weight.device).to(gate.weight.dtype)
-    with torch.no_grad():
-        expected = down(module.act_fn(gate(x)) * up(x))
-        got = module(x)
-    return probe_agrees(got, expected, gate.weight.dtype)
+    return _computes(module, gate, lambda x: down(module.act_fn(gate(x)) * up(x)))
 
 
 def is_tanh_head(module: nn.Module) -> bool:
@@ -54,11 +54,7 @@ def is_tanh_head(module: nn.Module) -> bool:
     dense, out_proj = getattr(module, "dense", None), getattr(module, "out_proj", None)
     if not isinstance(dense, _LINEAR_TYPES) or not isinstance(out_proj, _LINEAR_TYPES) or "torch.tanh(" not in _source(module):
         return False
-    x = _probe(dense.in_features, (2, 3), dense.weight.device).to(dense.weight.dtype)
-    with torch.no_grad():
-        expected = out_proj(torch.tanh(dense(x[:, 0, :])))
-        got = module(x)
-    return probe_agrees(got, expected, dense.weight.dtype)
+    return _computes(module, dense, lambda x: out_proj(torch.tanh(dense(x[:, 0, :]))))
 
 
 def is_gelu_lm_head(module: nn.Module) -> bool:
@@ -68,11 +64,7 @@ def is_gelu_lm_head(module: nn.Module) -> bool:
         return False
     if "gelu(" not in _source(module):
         return False
-    x = _probe(dense.in_features, (2, 3), dense.weight.device).to(dense.weight.dtype)
-    with torch.no_grad():
-        expected = decoder(norm(torch.nn.functional.gelu(dense(x))))
-        got = module(x)
-    return probe_agrees(got, expected, dense.weight.dtype)
+    return _computes(module, dense, lambda x: decoder(norm(torch.nn.functional.gelu(dense(x)))))
 
 
 class SpikingGatedMLP:
