@@ -76,3 +76,28 @@ def test_manifest_of_another_model_is_rejected(saved, tmp_path):
         (folder / name).write_bytes((other_folder / name).read_bytes())
     with pytest.raises(lasnn.ArtifactError, match="model.safetensors was modified"):
         lasnn.load(folder)
+
+
+def test_manifest_records_the_code_fingerprint(saved):
+    from lasnn.fingerprint import code_fingerprint
+
+    _, folder = saved
+    fingerprint = json.loads((folder / "lasnn.json").read_text())["code_fingerprint"]
+    assert fingerprint == code_fingerprint()
+    assert len(fingerprint) == 16 and int(fingerprint, 16) >= 0
+
+
+def test_a_cached_conversion_is_reused_only_when_made_by_this_code(saved, tmp_path):
+    from lasnn.eval.demo import stale_reason
+
+    _, folder = saved
+    assert stale_reason(folder) is None
+    assert stale_reason(tmp_path / "absent") == "there is none"
+    manifest = json.loads((folder / "lasnn.json").read_text())
+    (folder / "lasnn.json").write_text(json.dumps({**manifest, "code_fingerprint": "0" * 16}))
+    assert "made by other lasnn code" in stale_reason(folder)
+    del manifest["code_fingerprint"]
+    (folder / "lasnn.json").write_text(json.dumps(manifest))
+    assert "no fingerprint" in stale_reason(folder)
+    (folder / "lasnn.json").write_text("{")
+    assert "unusable" in stale_reason(folder)

@@ -15,6 +15,7 @@ import transformers
 from safetensors.torch import load_file, save_file
 
 from .. import __version__
+from ..fingerprint import code_fingerprint
 from ..neurons import Neuron
 from .api import mode as run_mode, prepare
 from .calibrate import share_sites
@@ -68,6 +69,7 @@ def save(model: nn.Module, out_dir: str | os.PathLike[str], tokenizer: Any = Non
         manifest = {
             "format_version": FORMAT_VERSION,
             "lasnn_version": __version__,
+            "code_fingerprint": code_fingerprint(),
             "model_class": type(model).__name__,
             "config": state.config.to_dict(),
             "shared_inputs": state.shared_inputs,

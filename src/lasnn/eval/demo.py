@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -79,35 +80,53 @@ def convert_for_demo(model: Any, tokenizer: Any, macbeth: str, sizes: DemoSizes 
     return convert(model, demo_config(sizes), calibration_data=calibration)
 
 
+def stale_reason(folder: Path) -> str | None:
+    """Why the cached conversion in ``folder`` cannot be reused (absent, unreadable, or made by other lasnn code),
+    or None if it can: a conversion is reused only when lasnn's code fingerprint matches the current code."""
+    from ..convert.persist import ArtifactError, read_manifest
+    from ..fingerprint import code_fingerprint
+    from .loading import is_saved_conversion
+
+    if not is_saved_conversion(folder):
+        return "there is none"
+    try:
+        made_by = read_manifest(folder).get("code_fingerprint")
+    except ArtifactError as error:
+        return f"the cached one was unusable: {error}"
+    if made_by != code_fingerprint():
+        return f"the cached one was made by other lasnn code ({made_by or 'no fingerprint'} != {code_fingerprint()})"
+    return None
+
+
 def demo_model(sizes: DemoSizes = DemoSizes(), recalibrate: bool = False,
                timer: Timer | None = None) -> tuple[Any, Any, str]:
     """(model, tokenizer, origin) of the converted demo model: the cached conversion (a ``lasnn.save`` folder in the
-    asset cache, keyed by K and the calibration size), or converted now and cached."""
+    asset cache, keyed by K and the calibration size, reused only if made by this exact lasnn code), or converted now
+    and cached."""
     import transformers
 
     from ..assets import cache_dir, load_model, load_shakespeare
     from ..convert.persist import ArtifactError, load, save
-    from .loading import is_saved_conversion
 
     timer = timer or Timer()
     cached = cache_dir() / "conversions" / (f"{DEMO_MODEL}-K{sizes.time_steps}-macbeth-"
                                             f"{sizes.calibration_sequences}x{sizes.calibration_length}")
-    stale = ""
-    if is_saved_conversion(cached) and not recalibrate:
+    stale = "--recalibrate" if recalibrate else stale_reason(cached)
+    if stale is None:
         try:
             with timer("load"):
                 model = load(cached)
                 tokenizer = transformers.AutoTokenizer.from_pretrained(cached, local_files_only=True)
             return model, tokenizer, f"loaded the cached conversion {cached} (--recalibrate converts again)"
-        except ArtifactError as error:  # written by another lasnn version: convert again
-            stale = f" (the cached one was unusable: {error})"
+        except ArtifactError as error:
+            stale = f"the cached one was unusable: {error}"
     with timer("load"):
         model, tokenizer = load_model(DEMO_MODEL)
     with timer("convert"):
         convert_for_demo(model, tokenizer, load_shakespeare("macbeth"), sizes)
     with timer("cache"):
         save(model, cached, tokenizer=tokenizer, overwrite=True)
-    return model, tokenizer, f"converted now and cached in {cached}{stale}"
+    return model, tokenizer, f"converted now ({stale}) and cached in {cached}"
 
 
 def run_demo(model: Any, tokenizer: Any, hamlet: str, polarity_test: list[tuple[str, int]],
