@@ -70,3 +70,20 @@ def test_bare_lm_eval_command_runs_local_tasks_on_the_spiking_model(lm_folder, c
     assert 0 <= metrics["tiny_mc"]["acc,none"] <= 1
     assert metrics["tiny_ppl"]["word_perplexity,none"] > 1
     assert 0 <= metrics["tiny_gen"]["exact_match,none"] <= 1
+
+
+@pytest.mark.parametrize("model_args, message", [
+    ("mode=bogus", "unknown mode 'bogus'"),
+    ("time_steps=abc", "time_steps must be an integer, got 'abc'"),
+    ("quantile=high", "quantile must be a number"),
+    ("paper=maybe", "paper must be true or false"),
+    ("calibration_sequences=many", "calibration_sequences must be an integer"),
+    ("time_steps=0", "time_steps"),
+])
+def test_bad_model_args_fail_before_any_loading(model_args, message, monkeypatch):
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the model was loaded before the arguments were checked")
+
+    monkeypatch.setattr("lasnn.eval.harness.load_spiking", no_loading)
+    with pytest.raises(ValueError, match=message):
+        LASNNLM.create_from_arg_string(f"pretrained=unused,{model_args}", {"device": "cpu"})

@@ -24,11 +24,27 @@ from lm_eval.api.registry import register_model
 from lm_eval.models.huggingface import HFLM
 
 from ..convert.config import LASConfig
+from ..convert.state import parse_mode
 from .loading import load_spiking
 
 
-def _flag(value: Any) -> bool:
-    return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+def _flag(name: str, value: Any) -> bool:
+    """A true / false model_arg (lm-eval passes "true", True, 1, ...)."""
+    text = str(value).lower()
+    if text in ("1", "true", "yes"):
+        return True
+    if text in ("0", "false", "no"):
+        return False
+    raise ValueError(f"model_args: {name} must be true or false, got {value!r}")
+
+
+def _number(name: str, value: Any, kind: type[int] | type[float]) -> Any:
+    """An int or float model_arg, with an error naming the argument."""
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        expected = "an integer" if kind is int else "a number"
+        raise ValueError(f"model_args: {name} must be {expected}, got {value!r}") from None
 
 
 def _device(requested: str | None) -> torch.device:
@@ -47,14 +63,17 @@ class LASNNLM(HFLM):
                  quantile: float | None = None, paper: bool | str = False, calibration: str | None = None,
                  calibration_sequences: int = 8, calibration_length: int = 256, device: str | None = None,
                  **kwargs: Any) -> None:
-        overrides: dict[str, Any] = {"time_steps": int(time_steps)}
+        parse_mode(str(mode))
+        overrides: dict[str, Any] = {"time_steps": _number("time_steps", time_steps, int)}
         if rounding is not None:
             overrides["rounding"] = str(rounding)
         if quantile is not None:
-            overrides["quantile"] = float(quantile)
-        config = LASConfig.paper(**overrides) if _flag(paper) else LASConfig(**overrides)
-        model, tokenizer, info = load_spiking(str(pretrained), "causal-lm", config, calibration,
-                                              int(calibration_sequences), int(calibration_length), str(mode))
+            overrides["quantile"] = _number("quantile", quantile, float)
+        config = LASConfig.paper(**overrides) if _flag("paper", paper) else LASConfig(**overrides)
+        sequences = _number("calibration_sequences", calibration_sequences, int)
+        length = _number("calibration_length", calibration_length, int)
+        model, tokenizer, info = load_spiking(str(pretrained), "causal-lm", config, calibration, sequences, length,
+                                              str(mode))
         model.to(_device(device))
         kwargs.pop("tokenizer", None)
         kwargs.pop("backend", None)
