@@ -8,13 +8,14 @@ Writes the full lasnn.report JSON plus parity and perplexity (ANN and SNN) of th
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import lasnn
+from lasnn.jsonio import write_json
 from lasnn.metrics.plots import write_plots
 from lasnn.metrics.report import report
+from lasnn.neurons import CODES
 from lasnn.studies.metric import perplexity
 from lasnn.studies.models import prepare
 
@@ -26,6 +27,7 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=128)
     parser.add_argument("--calibration-sequences", type=int, default=8)
     parser.add_argument("--time-steps", type=int, default=16)
+    parser.add_argument("--code", choices=CODES, default="binary", help="spike code of every neuron (default binary)")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/energy_smollm2.json"))
     parser.add_argument("--plot", type=Path)
     parser.add_argument("--save", type=Path, help="also lasnn.save the converted model here")
@@ -33,7 +35,7 @@ def main() -> None:
 
     start = time.perf_counter()
     model, tokenizer, batches = prepare(args.model, "shakespeare", args.sequences, args.length, 4, args.calibration_sequences,
-                             args.time_steps)
+                                        args.time_steps, args.code)
     converted = time.perf_counter()
     if args.save:
         lasnn.save(model, args.save, tokenizer=tokenizer, overwrite=True)
@@ -50,8 +52,7 @@ def main() -> None:
         f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None),
         "parity": parity.to_dict(), "perplexity_ann": ppl_ann, "perplexity_snn": ppl_snn,
         "convert_s": converted - start, "total_s": time.perf_counter() - start}
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=1))
+    write_json(args.json, out)
     if args.plot:
         write_plots(result, args.plot)
 

@@ -5,7 +5,8 @@
 Variants (all on the exact inputs each neuron sees, equivalent mode):
 - binary: the neurons' K-bit codes, one spike per set bit (what lasnn does).
 - naf: the same codes as signed digits (non-adjacent form, digits in {-1, 0, +1}, spike sign rides on the spike):
-  identical decoded values, spikes = popcount(c XOR 3c) <= popcount(c); may use one extra leading step.
+  identical decoded values, spikes = popcount(c XOR 3c) <= popcount(c); one extra leading step. This is what
+  ``LASConfig(code="naf")`` does (``python benchmarks/energy.py --code naf`` measures the real option).
 - sig-S: every neuron's decoded value rounded to S significant bits (a forward hook replaces the output), coded as
   NAF: fewer spikes, and a parity cost that is measured.
 """
@@ -13,7 +14,6 @@ Variants (all on the exact inputs each neuron sees, equivalent mode):
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
@@ -21,8 +21,9 @@ from torch import Tensor
 
 import lasnn
 from lasnn.metrics.spikes import SpikeCounter
-from lasnn.neurons import HGNeuron, Neuron, OATNeuron, popcount
-from lasnn.neurons.codes import float_code, round_significand
+from lasnn.jsonio import write_json
+from lasnn.neurons import HGNeuron, Neuron, OATNeuron
+from lasnn.neurons.codes import digit_count, float_code, round_significand
 from lasnn.studies.metric import perplexity
 from lasnn.studies.models import calibration_of, prepare, reconvert
 
@@ -47,8 +48,7 @@ class NAFCounter(SpikeCounter):
     """Spikes of the signed-digit (non-adjacent form) code of the same integer codes: popcount(c ^ 3c)."""
 
     def count(self, neuron: Neuron, x: Tensor, output: Tensor) -> Tensor:
-        c = integer_code(neuron, x, output)
-        return popcount(c ^ (3 * c))
+        return digit_count(integer_code(neuron, x, output), "naf")
 
 
 def significand_hooks(model: torch.nn.Module, bits: int) -> list:
@@ -95,10 +95,9 @@ def main() -> None:
         rows.append(measure(f"sig-{bits}", model, batches, NAFCounter))
         for handle in handles:
             handle.remove()
-    args.json.parent.mkdir(parents=True, exist_ok=True)
     command = f"python benchmarks/spike_reduction.py {args.model} --bits {' '.join(map(str, args.bits))}" \
         + (f" --time-steps {args.time_steps}" if args.time_steps else "")
-    args.json.write_text(json.dumps({"command": command, "rows": rows}, indent=1))
+    write_json(args.json, {"command": command, "rows": rows})
 
 
 if __name__ == "__main__":

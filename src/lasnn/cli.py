@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .jsonio import write_json
+from .neurons.codes import CODES
 
 console = Console()
 DEMO_JSON = Path("lasnn-demo.json")
@@ -53,6 +54,9 @@ def _conversion_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("conversion (ignored for a folder written by lasnn convert)")
     group.add_argument("--time-steps", type=_positive, default=16, help="time steps K per spike train (default 16)")
     group.add_argument("--paper", action="store_true", help="the paper's fixed thresholds 10 / 500 and floor codes")
+    group.add_argument("--code", choices=CODES, default="binary",
+                       help="spike code: binary (LAS, K steps) or naf (signed digits, K + 1 steps, fewer spikes; "
+                            "same outputs)")
     group.add_argument("--calibration", help="shakespeare:WORK, polarity, or a .txt file "
                                              "(default: shakespeare:macbeth for LMs, polarity for embedding models)")
     group.add_argument("--calibration-sequences", type=_positive, default=8, help="calibration sequences (default 8)")
@@ -63,7 +67,8 @@ def _conversion_args(parser: argparse.ArgumentParser) -> None:
 def _config(args: argparse.Namespace) -> Any:
     from .convert.config import LASConfig
 
-    return LASConfig.paper(time_steps=args.time_steps) if args.paper else LASConfig(time_steps=args.time_steps)
+    options = {"time_steps": args.time_steps, "code": args.code}
+    return LASConfig.paper(**options) if args.paper else LASConfig(**options)
 
 
 def _spiking(args: argparse.Namespace, task: str | None = None) -> tuple[Any, Any, dict[str, Any]]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .metrics.energy import PRESETS
+from .neurons.codes import CODES
 
 
 def register(subparsers: Any) -> None:
@@ -19,6 +20,8 @@ def register(subparsers: Any) -> None:
     report = subparsers.add_parser("report", help="spikes, operations and energy of a converted model, ANN beside SNN")
     _common(report)
     report.add_argument("--time-steps", type=int, default=16, help="K for a model converted here (default 16)")
+    report.add_argument("--code", choices=CODES, default="binary",
+                        help="spike code for a model converted here: binary (LAS) or naf (signed digits, fewer spikes)")
     report.add_argument("--preset", action="append", choices=sorted(PRESETS), help="energy preset(s) (default: all)")
     report.add_argument("--energy", type=Path, help="JSON file with a user-defined preset (name, mac_pj, ac_pj, ...)")
     report.add_argument("--memory", action="store_true", help="add the memory-access term of each preset")
@@ -75,7 +78,7 @@ def _run_report(args: argparse.Namespace) -> int:
         if user is not None:
             presets.append(user)
         model, _, batches = prepare(args.model, args.data, args.sequences, args.length, args.batch_size,
-                                 args.calibration_sequences, args.time_steps)
+                                 args.calibration_sequences, args.time_steps, args.code)
     except (ValueError, FileNotFoundError) as error:
         return _fail(str(error))
     result = report(model, batches, presets=presets, memory=args.memory,

@@ -28,6 +28,16 @@ def test_round_trip_is_bit_identical(saved):
     assert lasnn.audit(loaded, batch).clean
 
 
+def test_the_naf_code_is_saved_and_restored(tmp_path):
+    config = lasnn.LASConfig(calibration_sequences=4, code="naf")
+    model = lasnn.convert(tiny_model("llama"), config, calibration_data=token_batches(1))
+    loaded = lasnn.load(lasnn.save(model, tmp_path / "naf"))
+    assert loaded._lasnn_state.config.code == "naf"
+    batch = token_batches(1, seed=9)[0]
+    with lasnn.mode(model, "temporal"), lasnn.mode(loaded, "temporal"), torch.no_grad():
+        assert torch.equal(model(**batch).logits, loaded(**batch).logits)
+
+
 def test_save_refuses_a_non_empty_folder(saved, tmp_path):
     model, folder = saved
     with pytest.raises(FileExistsError, match="overwrite=True"):

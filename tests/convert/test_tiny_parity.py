@@ -154,3 +154,17 @@ def test_paper_recipe_uses_fixed_thresholds_without_calibration():
     assert all(s.rounding == "floor" for s in sites)
     report = lasnn.parity(model, EVAL[0])
     assert report.positions == EVAL[0]["input_ids"].numel()
+
+
+@pytest.mark.parametrize("family, head", [("roberta", "causal-lm"), ("gpt2", "causal-lm"), ("llama", "causal-lm")])
+def test_naf_code_keeps_every_output_bit_for_bit(family, head):
+    """code="naf" changes the trains, not the values: the same outputs as "binary" in equivalent mode, and its own
+    temporal trains (K + 1 steps of signed digits) reproduce them exactly with exact synapses."""
+    outputs = {}
+    for code in ("binary", "naf"):
+        model = _converted(family, head, config=lasnn.LASConfig(calibration_sequences=8, exact_synapses=True, code=code))
+        for name in ("equivalent", "temporal"):
+            with lasnn.mode(model, name), torch.no_grad():
+                outputs[code, name] = torch.cat([_output(model(**batch)) for batch in EVAL])
+    assert torch.equal(outputs["naf", "equivalent"], outputs["binary", "equivalent"])
+    assert torch.equal(outputs["naf", "temporal"], outputs["naf", "equivalent"])

@@ -79,6 +79,7 @@ def test_bare_lm_eval_command_runs_local_tasks_on_the_spiking_model(lm_folder, c
     ("paper=maybe", "paper must be true or false"),
     ("calibration_sequences=many", "calibration_sequences must be an integer"),
     ("time_steps=0", "time_steps"),
+    ("code=ternary", "code must be one of"),
 ])
 def test_bad_model_args_fail_before_any_loading(model_args, message, monkeypatch):
     def no_loading(*args, **kwargs):

@@ -70,3 +70,19 @@ def test_linear_acs_by_hand(mode):
     assert counted["first"].snn.acs == 6 * 5 + 5 and counted["second"].snn.acs == 6 * 3 + 3
     assert counted["first"].ann.macs == 4 * 5 and counted["first"].ann.acs == 5
     assert counted["first"].snn.macs == 0
+
+
+def test_naf_code_spends_fewer_spikes_and_accumulates_for_the_same_outputs():
+    runs = {}
+    for code in ("binary", "naf"):
+        model = lasnn.convert(tiny_model("llama"), LASConfig(calibration_sequences=4, code=code),
+                              calibration_data=token_batches(1))
+        runs[code] = report(model, BATCH), report(model, BATCH, mode="temporal")
+    (binary, _), (naf, naf_temporal) = runs["binary"], runs["naf"]
+    assert naf_temporal.mismatches == 0
+    assert len(naf.firing_rate_per_step) == 17 and len(binary.firing_rate_per_step) == 16
+    assert naf.elements == binary.elements
+    assert naf.spikes < 0.8 * binary.spikes
+    assert naf.snn.acs < binary.snn.acs and naf.ann == binary.ann
+    assert naf.energy[0].ratio < binary.energy[0].ratio
+    assert "naf code" in str(naf)

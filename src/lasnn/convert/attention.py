@@ -37,7 +37,7 @@ class AttentionNeurons(nn.Module):
         self.query = SiteEncoder(make_oat(config))
         self.key = SiteEncoder(make_oat(config))
         self.value = SiteEncoder(make_oat(config))
-        self.softmax = SoftmaxNeurons(time_steps=config.time_steps)
+        self.softmax = SoftmaxNeurons(time_steps=config.time_steps, code=config.code)
 
 
 def uses_attention_interface(module: nn.Module) -> bool:

@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..neurons.codes import CODES
+
 ROUNDINGS = ("nearest", "floor")
 
 
@@ -24,6 +26,11 @@ class LASConfig:
     With float32 accumulation the two orders of summation differ in the last bit and about 1 % of codes move by
     one step between the modes.
 
+    ``code`` is the spike code of every K-bit neuron: "binary" (the LAS trains: one spike per set bit of the code,
+    K steps) or "naf" (signed digits of the code's non-adjacent form, K + 1 steps, about a quarter fewer spikes and
+    synaptic operations). Both decode to the same values, so outputs are identical; only the trains and the spike and
+    energy accounting differ.
+
     ``allow_ann`` lists module names (exact, or a prefix ending in ``.``, or a class name) that stay in float; they
     are listed in every report.
     """
@@ -37,12 +44,15 @@ class LASConfig:
     calibration_sequences: int = 32
     allow_ann: tuple[str, ...] = field(default_factory=tuple)
     exact_synapses: bool = False
+    code: str = "binary"
 
     def __post_init__(self) -> None:
         if not isinstance(self.time_steps, int) or not 1 <= self.time_steps <= 32:
             raise ValueError(f"time_steps must be an integer in 1..32, got {self.time_steps!r}")
         if self.rounding not in ROUNDINGS:
             raise ValueError(f"rounding must be one of {ROUNDINGS}, got {self.rounding!r}")
+        if self.code not in CODES:
+            raise ValueError(f"code must be one of {CODES}, got {self.code!r}")
         if not 0.0 < self.quantile <= 1.0:
             raise ValueError(f"quantile must be in (0, 1], got {self.quantile!r}")
         if self.outlier_margin < 1.0:

@@ -15,7 +15,7 @@ from .config import LASConfig
 def make_oat(config: LASConfig) -> OATNeuron:
     """An OAT neuron for one site: fixed thresholds if the recipe has them, else to be calibrated."""
     nor, out = config.fixed_thresholds if config.fixed_thresholds is not None else (None, None)
-    return OATNeuron(nor, out, time_steps=config.time_steps, rounding=config.rounding)
+    return OATNeuron(nor, out, time_steps=config.time_steps, rounding=config.rounding, code=config.code)
 
 
 @dataclass

@@ -118,7 +118,7 @@ def plan_conversion(model: nn.Module, config: LASConfig) -> Plan:
 
 
 def _hg(config: LASConfig, function: str) -> HGNeuron:
-    return HGNeuron.for_function(function, time_steps=config.time_steps)
+    return HGNeuron.for_function(function, time_steps=config.time_steps, code=config.code)
 
 
 def _site(config: LASConfig) -> SiteEncoder:
@@ -127,7 +127,7 @@ def _site(config: LASConfig) -> SiteEncoder:
 
 def _norm_neurons(config: LASConfig, kind: str) -> NormNeurons:
     factory = NormNeurons.layer_norm if kind == "layer_norm" else NormNeurons.rms_norm
-    neurons = factory(time_steps=config.time_steps)
+    neurons = factory(time_steps=config.time_steps, code=config.code)
     for child in neurons.modules():
         if isinstance(child, OATNeuron):
             child.rounding = config.rounding

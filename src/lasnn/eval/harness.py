@@ -9,7 +9,7 @@ From Python, ``lm_eval.simple_evaluate(model="lasnn", model_args="pretrained=...
 read (``python -S``), ``import lasnn.eval.harness`` first.
 
 model_args: ``pretrained`` (a pinned model name, a local HF folder, or a folder written by ``lasnn.save``),
-``mode`` (equivalent | temporal | ann), ``time_steps`` (K), ``rounding``, ``quantile``, ``paper`` (the paper's
+``mode`` (equivalent | temporal | ann), ``time_steps`` (K), ``code`` (binary | naf), ``rounding``, ``quantile``, ``paper`` (the paper's
 fixed 10 / 500 thresholds), ``calibration`` (shakespeare:WORK, polarity or a .txt path; default
 shakespeare:macbeth), ``calibration_sequences`` (default 8) and ``calibration_length`` (default 256 tokens),
 and every HFLM argument (batch_size, max_length, device, ...).
@@ -61,10 +61,10 @@ class LASNNLM(HFLM):
 
     def __init__(self, pretrained: str, mode: str = "equivalent", time_steps: int = 16, rounding: str | None = None,
                  quantile: float | None = None, paper: bool | str = False, calibration: str | None = None,
-                 calibration_sequences: int = 8, calibration_length: int = 256, device: str | None = None,
-                 **kwargs: Any) -> None:
+                 calibration_sequences: int = 8, calibration_length: int = 256, code: str = "binary",
+                 device: str | None = None, **kwargs: Any) -> None:
         parse_mode(str(mode))
-        overrides: dict[str, Any] = {"time_steps": _number("time_steps", time_steps, int)}
+        overrides: dict[str, Any] = {"time_steps": _number("time_steps", time_steps, int), "code": str(code)}
         if rounding is not None:
             overrides["rounding"] = str(rounding)
         if quantile is not None:

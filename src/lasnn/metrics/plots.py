@@ -46,8 +46,9 @@ def write_plots(report: SpikeReport, folder: str | Path) -> list[Path]:
         paths.append(_save(fig, folder / "energy_per_layer.png"))
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    steps = range(1, report.time_steps + 1)
-    ax.plot(steps, report.firing_rate_per_step, marker="o", label="all neurons")
+    rates = report.firing_rate_per_step
+    steps = range(report.time_steps + 1 - len(rates), report.time_steps + 1)  # t = 1..K, or 0..K for "naf"
+    ax.plot(steps, rates, marker="o", label="all neurons")
     ax.set(xlabel="time step t", ylabel="firing rate", ylim=(0, 1), title="firing rate per time step")
     ax.legend()
     paths.append(_save(fig, folder / "firing_rate.png"))

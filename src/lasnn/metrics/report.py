@@ -19,9 +19,11 @@ from .energy import PRESETS, SOURCE, EnergyPreset, Ops, energy_pj, resolve_prese
 from .spikes import NeuronRecord, SpikeCounter
 from .synapses import RULES, SynapticOp, OpCounter, __doc__ as SYNAPSE_RULES
 
-NEURON_RULES = ("spikes per neuron = popcount of each neuron's code on the exact input it sees (equivalent mode), "
+NEURON_RULES = ("spikes per neuron = non-zero digits of each neuron's code (binary: popcount(c); naf: popcount(c ^ 3c)) "
+                "on the exact input it sees (equivalent mode), "
                 "or the non-zero entries of the trains actually used (temporal mode); "
-                "neuron updates = elements x (K membrane steps + routing comparisons: OAT 1, HG ceil(log2 gates))")
+                "neuron updates = elements x (membrane steps, K or K + 1 for the naf code, + routing comparisons: OAT 1, "
+                "HG ceil(log2 gates))")
 
 
 @dataclass
@@ -154,7 +156,8 @@ class SpikeReport:
         snn, ann = self.snn, self.ann
         rate = " ".join(f"{r:.2f}" for r in self.firing_rate_per_step)
         lines = [
-            f"lasnn report ({self.mode} mode, K = {self.time_steps}, {self.tokens} tokens)",
+            f"lasnn report ({self.mode} mode, K = {self.time_steps}, {self.config.get('code', 'binary')} code, "
+            f"{self.tokens} tokens)",
             f"  spikes per neuron   {self.spikes_per_neuron:.3f} (mean over {self.elements:,} neuron activations)",
             f"  firing rate / step  {rate}",
             f"  outlier branch {100 * self.stat_fraction('outlier'):.3f} % of OAT inputs   clamped "

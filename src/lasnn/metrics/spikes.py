@@ -53,7 +53,7 @@ class NeuronRecord:
 
     name: str
     kind: str
-    time_steps: int
+    steps: int
     gates: int
     elements: int = 0
     spikes: int = 0
@@ -66,8 +66,8 @@ class NeuronRecord:
     order: int = -1
 
     def __post_init__(self) -> None:
-        self.histogram = self.histogram or [0] * (self.time_steps + 1)
-        self.per_step = self.per_step or [0] * self.time_steps
+        self.histogram = self.histogram or [0] * (self.steps + 1)
+        self.per_step = self.per_step or [0] * self.steps
 
     @property
     def layer(self) -> str:
@@ -75,8 +75,8 @@ class NeuronRecord:
 
     @property
     def updates(self) -> int:
-        """Neuron state updates: K membrane steps plus the routing comparisons, per element."""
-        return self.elements * (self.time_steps + self.gates)
+        """Neuron state updates: one membrane update per time step plus the routing comparisons, per element."""
+        return self.elements * (self.steps + self.gates)
 
     @property
     def spikes_per_neuron(self) -> float:
@@ -92,7 +92,7 @@ class NeuronRecord:
         self.elements += elements
         self.spikes += total
         self.last, self.last_elements = total, elements
-        hist = torch.bincount(counts.flatten().long(), minlength=self.time_steps + 1).tolist()
+        hist = torch.bincount(counts.flatten().long(), minlength=self.steps + 1).tolist()
         if keep is not None:
             hist[0] -= counts.numel() - elements
         self.histogram = [a + b for a, b in zip(self.histogram, hist)]
@@ -101,7 +101,7 @@ class NeuronRecord:
             self.per_step = [a + b for a, b in zip(self.per_step, steps)]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "layer": self.layer, "time_steps": self.time_steps,
+        return {"name": self.name, "kind": self.kind, "layer": self.layer, "steps": self.steps,
                 "elements": self.elements, "spikes": self.spikes, "spikes_per_neuron": self.spikes_per_neuron,
                 "histogram": self.histogram, "firing_rate_per_step": [s / max(self.elements, 1) for s in self.per_step],
                 "updates": self.updates, **{f"{k}_fraction": v / max(self.elements, 1) for k, v in self.stats.items()},
@@ -128,7 +128,7 @@ class SpikeCounter:
         self.neurons: dict[int, Neuron] = {}
         for name, module in model.named_modules():
             if isinstance(module, Neuron) and id(module) not in self.records:
-                self.records[id(module)] = NeuronRecord(name, _kind(module), module.time_steps, gate_comparisons(module))
+                self.records[id(module)] = NeuronRecord(name, _kind(module), module.steps, gate_comparisons(module))
                 self.neurons[id(module)] = module
         self._gate_of = {id(prob): id(exp) for exp, prob in gated.items()}
         self._gated = {id(exp) for exp in gated}

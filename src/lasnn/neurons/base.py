@@ -1,8 +1,8 @@
 """The `Neuron` base class, its statistics and the shared argument checks.
 
-Every neuron maps a real tensor x to a K-step spike train z_t (t = 1..K) with step weights d_t and decodes it to
-x_hat = sum_t d_t z_t. `forward` returns x_hat in closed form (equivalent mode), `spikes` returns the [K, ...] train,
-`spike_count` the number of non-zero steps per element.
+Every neuron maps a real tensor x to a spike train z_t with step weights d_t (K steps; K + 1 for the signed-digit
+code "naf") and decodes it to x_hat = sum_t d_t z_t. `forward` returns x_hat in closed form (equivalent mode),
+`spikes` returns the [steps, ...] train, `spike_count` the number of non-zero steps per element.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from dataclasses import dataclass, fields
 
 import torch
 from torch import Tensor, nn
+
+from .codes import CODES, code_steps
 
 __all__ = ["Neuron", "NeuronStats", "track_stats", "calibrate_neurons", "ROUNDINGS", "MAX_TIME_STEPS"]
 
@@ -77,6 +79,12 @@ def check_rounding(rounding: str) -> str:
     return rounding
 
 
+def check_code(code: str) -> str:
+    if code not in CODES:
+        raise ValueError(f"code must be one of {CODES}, got {code!r}")
+    return code
+
+
 def check_positive(name: str, value: float | Tensor) -> None:
     """Raise ValueError unless every entry of `value` is finite and > 0."""
     t = torch.as_tensor(value, dtype=torch.float64)
@@ -103,10 +111,11 @@ class Neuron(nn.Module):
     own dtype under `.half()` / `.to(dtype)`: the spike grid must not depend on the activation dtype.
     """
 
-    def __init__(self, time_steps: int = 16, rounding: str = "nearest") -> None:
+    def __init__(self, time_steps: int = 16, rounding: str = "nearest", code: str = "binary") -> None:
         super().__init__()
         self.time_steps = check_time_steps(time_steps)
         self.rounding = check_rounding(rounding)
+        self.code = check_code(code)
         self.observing = False
         self.register_buffer("_counts", torch.zeros(len(_STAT_NAMES), dtype=torch.int64), persistent=False)
 
@@ -114,6 +123,11 @@ class Neuron(nn.Module):
     @property
     def nearest(self) -> bool:
         return self.rounding == "nearest"
+
+    @property
+    def steps(self) -> int:
+        """Length of the spike train: K, or K + 1 for the "naf" code."""
+        return code_steps(self.time_steps, self.code)
 
     @property
     def threshold_dtype(self) -> torch.dtype:
@@ -168,11 +182,11 @@ class Neuron(nn.Module):
         raise NotImplementedError
 
     def spikes(self, x: Tensor) -> Tensor:
-        """Spike train [K, *x.shape] (float32), entries d_t * z_t; `.sum(0)` equals forward(x)."""
+        """Spike train [steps, *x.shape] (float32), entries d_t * z_t; `.sum(0)` equals forward(x)."""
         raise NotImplementedError
 
     def spike_count(self, x: Tensor) -> Tensor:
-        """int32 number of non-zero steps per element, = (spikes(x) != 0).sum(0), without building [K, ...]."""
+        """int32 number of non-zero steps per element, = (spikes(x) != 0).sum(0), without building the train."""
         raise NotImplementedError
 
     def calibration_state(self) -> dict[str, Tensor]:
@@ -202,7 +216,8 @@ class Neuron(nn.Module):
         return [torch.as_tensor(state[k]).to(device=device, dtype=self.threshold_dtype).clone() for k in keys]
 
     def extra_repr(self) -> str:
-        return f"time_steps={self.time_steps}, rounding={self.rounding!r}"
+        code = f", code={self.code!r}" if self.code != "binary" else ""
+        return f"time_steps={self.time_steps}, rounding={self.rounding!r}{code}"
 
 
 def pow2(exponent: int) -> float:

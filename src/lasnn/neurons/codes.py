@@ -1,8 +1,13 @@
-"""Integer-code math: K-bit fixed-point and floating codes, bit planes, popcount.
+"""Integer-code math: K-bit fixed-point and floating codes, bit planes, signed-digit planes, popcount.
 
 Fixed point (MT/OAT): c = R(|x| / s), s = tau * 2^-K, R(u) = floor(u + 1/2) ("nearest", half up) or floor(u).
 Floating (HG): |y| rounded to K significant bits (c in [2^(K-1), 2^K) on the grid 2^(e-K) of its octave e,
 2^(e-1) <= |y| < 2^e); below the lowest octave e_min the grid 2^(e_min-K) is kept (fixed point).
+
+Spike codes of an integer code c: "binary" spends one spike per set bit of c over K steps; "naf" spends one spike per
+non-zero digit of the non-adjacent form of c (digits in {-1, 0, 1}, no two adjacent non-zero), over K + 1 steps
+(the form of a K-bit code can carry into position K). Both decode to c; the NAF has the fewest non-zero digits of
+any signed-digit form, about K / 3 on average against K / 2.
 """
 
 from __future__ import annotations
@@ -12,7 +17,11 @@ import math
 import torch
 from torch import Tensor
 
-__all__ = ["popcount", "bit_planes", "fixed_code", "round_significand", "float_code", "round_up_significand"]
+__all__ = ["CODES", "popcount", "bit_planes", "naf_digits", "code_steps", "digit_planes", "digit_count", "fixed_code",
+           "round_significand", "float_code", "round_up_significand"]
+
+#: The spike codes a K-bit neuron can emit (see the module docstring).
+CODES = ("binary", "naf")
 
 _M1, _M2, _M4 = 0x5555555555555555, 0x3333333333333333, 0x0F0F0F0F0F0F0F0F
 
@@ -33,6 +42,36 @@ def bit_planes(c: Tensor, time_steps: int) -> Tensor:
     """Bits of the K-bit codes c, MSB first: out[t-1] = bit_{K-t}(c), shape [K, *c.shape], int64."""
     shifts = torch.arange(time_steps - 1, -1, -1, device=c.device).view(-1, *([1] * c.dim()))
     return (c.unsqueeze(0) >> shifts) & 1
+
+
+def naf_digits(c: Tensor) -> tuple[Tensor, Tensor]:
+    """(P, N) with P - N = c, P & N = 0 and no two adjacent set bits in P | N: the positive and negative digits of
+    the non-adjacent form of the non-negative int64 codes c (< 2^61). With t = 3c and z = c ^ t: P = (t & z) >> 1,
+    N = (c & z) >> 1."""
+    triple = c * 3
+    nonzero = c ^ triple
+    return (triple & nonzero) >> 1, (c & nonzero) >> 1
+
+
+def code_steps(time_steps: int, code: str) -> int:
+    """Length of the spike train of a K-bit code: K for "binary", K + 1 for "naf"."""
+    return time_steps + (code == "naf")
+
+
+def digit_planes(c: Tensor, time_steps: int, code: str) -> Tensor:
+    """Digits of the K-bit codes c (int64), most significant first, shape [code_steps, *c.shape], int64:
+    bits in {0, 1} for "binary" (out[t-1] = bit_{K-t}(c)); NAF digits in {-1, 0, 1} for "naf" (out[t] = digit_{K-t},
+    the leading step carrying 2^K)."""
+    if code == "binary":
+        return bit_planes(c, time_steps)
+    positive, negative = naf_digits(c)
+    return bit_planes(positive, time_steps + 1) - bit_planes(negative, time_steps + 1)
+
+
+def digit_count(c: Tensor, code: str) -> Tensor:
+    """int32 number of non-zero digits of the codes c: popcount(c) for "binary", popcount(c ^ 3c) for "naf"."""
+    c = c.to(torch.int64)
+    return popcount(c) if code == "binary" else popcount(c ^ (c * 3))
 
 
 def fixed_code(a: Tensor, step: Tensor | float, nearest: bool) -> Tensor:

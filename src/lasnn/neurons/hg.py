@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from .base import Neuron, compute_dtype, tracking
-from .codes import bit_planes, float_code, popcount
+from .codes import digit_count, digit_planes, float_code
 from .kernels import hg_decode
 from .functions import HGFunction, get_function
 
@@ -31,7 +31,8 @@ class HGNeuron(Neuron):
     f^-1(2^(e-1))) routes x to the octave e of |f(x)|, 2^(e-1) <= |f(x)| < 2^e. The sub-neuron of that octave is an
     MT neuron in the inverse domain: its membrane starts at x, it fires at step t when f(v) >= 2^(e-t) (an
     input-domain threshold) and resets by v <- f^-1(f(v) - 2^(e-t)); its spikes weigh d_t = 2^(e-t), so it emits
-    the K-bit code of the significand,
+    the K-bit code of the significand (with code="naf", the signed digits of its non-adjacent form over steps
+    t = 0..K: same value, fewer spikes),
 
         decoded = sign(f(x)) * c * 2^(e-K),   c = R(|f(x)| 2^(K-e)) in [2^(K-1), 2^K)
 
@@ -48,8 +49,8 @@ class HGNeuron(Neuron):
     """
 
     def __init__(self, function: str, lo: float | None = None, hi: float | None = None, time_steps: int = 16,
-                 rounding: str = "nearest") -> None:
-        super().__init__(time_steps, rounding)
+                 rounding: str = "nearest", code: str = "binary") -> None:
+        super().__init__(time_steps, rounding, code)
         self.spec: HGFunction = get_function(function)
         self.function = self.spec.name
         for name in ("lo", "hi"):
@@ -63,9 +64,9 @@ class HGNeuron(Neuron):
 
     @classmethod
     def for_function(cls, name: str, time_steps: int = 16, lo: float | None = None,
-                     hi: float | None = None) -> HGNeuron:
+                     hi: float | None = None, code: str = "binary") -> HGNeuron:
         """The HG neuron of a named function (see `lasnn.neurons.HG_FUNCTIONS`) over its default or given range."""
-        return cls(name, lo=lo, hi=hi, time_steps=time_steps)
+        return cls(name, lo=lo, hi=hi, time_steps=time_steps, code=code)
 
     # -- range and bank ------------------------------------------------------------------------------------------
     def set_range(self, lo: float, hi: float) -> None:
@@ -121,12 +122,15 @@ class HGNeuron(Neuron):
 
     def spikes(self, x: Tensor) -> Tensor:
         r, c, e = self._codes(x, count=True)
-        t = torch.arange(1, self.time_steps + 1, device=r.device).view(-1, *([1] * r.dim()))
-        train = (bit_planes(c, self.time_steps).double() * torch.exp2((e.unsqueeze(0) - t).double())).copysign_(r)
+        digits = digit_planes(c, self.time_steps, self.code)
+        t = torch.arange(self.time_steps + 1 - digits.shape[0], self.time_steps + 1, device=r.device)
+        weights = torch.exp2((e.unsqueeze(0) - t.view(-1, *([1] * r.dim()))).double())
+        train = digits.double() * weights * torch.sign(r).double().masked_fill_(r == 0, 1.0)
         return train.masked_fill_(torch.isnan(r), math.nan).float()
 
     def spike_count(self, x: Tensor) -> Tensor:
-        return popcount(self._codes(x, count=False)[1])
+        r, c, _ = self._codes(x, count=False)
+        return digit_count(c, self.code).masked_fill_(torch.isnan(r), self.steps)
 
     # -- calibration ---------------------------------------------------------------------------------------------
     def _observe(self, x: Tensor) -> None:

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from .base import Neuron, check_positive, compute_dtype, pow2, significand_bits, tracking
 from .calibration import finite_abs_max
-from .codes import bit_planes, fixed_code, popcount, round_up_significand
+from .codes import code_steps, digit_count, digit_planes, fixed_code, round_up_significand
 
 __all__ = ["MTNeuron"]
 
@@ -32,18 +32,21 @@ def encode_fixed(neuron: Neuron, a: Tensor, step: Tensor, gate: Tensor | None = 
     return q.clamp_max_(top)
 
 
-def spike_train(y: Tensor, q: Tensor, scale: Tensor, time_steps: int) -> Tensor:
-    """[K, ...] float32 train sign(y) bit_{K-t}(q) scale 2^-t (scale: tau per element or broadcastable); NaN y
-    gives NaN at every step."""
+def spike_train(y: Tensor, q: Tensor, scale: Tensor, time_steps: int, code: str = "binary") -> Tensor:
+    """Float32 train sign(y) digit_{K-t}(q) scale 2^-t, t = 1..K ("binary") or 0..K ("naf"), scale: tau per element
+    or broadcastable; NaN y gives NaN at every step."""
     c = torch.nan_to_num(q, nan=float(2**time_steps - 1)).to(torch.int64)
-    w = torch.exp2(-torch.arange(1, time_steps + 1, dtype=y.dtype, device=y.device)).view(-1, *([1] * y.dim()))
-    train = (bit_planes(c, time_steps).to(y.dtype) * w * scale).copysign_(y)
+    digits = digit_planes(c, time_steps, code)
+    first = time_steps + 1 - digits.shape[0]
+    w = torch.exp2(-torch.arange(first, time_steps + 1, dtype=y.dtype, device=y.device)).view(-1, *([1] * y.dim()))
+    train = (digits.to(y.dtype) * w * scale) * torch.sign(y).masked_fill_(y == 0, 1.0)
     return train.masked_fill_(torch.isnan(y), math.nan).float()
 
 
-def code_count(q: Tensor, time_steps: int) -> Tensor:
-    """int32 popcount of the fixed-point codes q (NaN: all K steps)."""
-    return popcount(torch.nan_to_num(q, nan=float(2**time_steps - 1)).to(torch.int64))
+def code_count(q: Tensor, time_steps: int, code: str = "binary") -> Tensor:
+    """int32 spikes of the fixed-point codes q: their non-zero digits in ``code`` (NaN: every step, as its train)."""
+    counts = digit_count(torch.nan_to_num(q, nan=0.0).to(torch.int64), code)
+    return counts.masked_fill_(torch.isnan(q), code_steps(time_steps, code))
 
 
 class MTNeuron(Neuron):
@@ -51,15 +54,17 @@ class MTNeuron(Neuron):
 
     Membrane v starts at |x| (+ tau 2^-(K+1) for "nearest"); at step t = 1..K it fires if v >= theta_t = tau 2^-t and
     subtracts theta_t. Hence code c = min(R(|x| 2^K / tau), 2^K - 1), decoded = sign(x) c tau 2^-K, spike at step t
-    = sign(x) bit_{K-t}(c) tau 2^-t, spike count = popcount(c). |x| whose code exceeds 2^K - 1 saturates at
-    (2^K - 1) tau 2^-K and is counted as clamped.
+    = sign(x) bit_{K-t}(c) tau 2^-t, spike count = popcount(c). With code="naf" the train carries the signed digits
+    of c's non-adjacent form over steps t = 0..K instead (same decoded value, fewer spikes). |x| whose code exceeds
+    2^K - 1 saturates at (2^K - 1) tau 2^-K and is counted as clamped.
 
     Calibration: observing records max |x|; `freeze(margin)` sets tau = margin * max (rounded up to a short
     significand so that c * tau 2^-K is exact in the compute dtype).
     """
 
-    def __init__(self, tau: float | Tensor, time_steps: int = 16, rounding: str = "nearest") -> None:
-        super().__init__(time_steps, rounding)
+    def __init__(self, tau: float | Tensor, time_steps: int = 16, rounding: str = "nearest",
+                 code: str = "binary") -> None:
+        super().__init__(time_steps, rounding, code)
         self.register_buffer("tau", torch.empty((), dtype=self.threshold_dtype), persistent=False)
         self.register_buffer("_step", torch.empty((), dtype=self.threshold_dtype), persistent=False)
         self.register_buffer("_obs_max", torch.full((), -1.0, dtype=torch.float64), persistent=False)
@@ -78,12 +83,12 @@ class MTNeuron(Neuron):
     def spikes(self, x: Tensor) -> Tensor:
         y = x.to(compute_dtype(x.dtype, self.time_steps))
         q = encode_fixed(self, y.abs(), self._step)
-        return spike_train(y, q, self.tau.to(y.dtype), self.time_steps)
+        return spike_train(y, q, self.tau.to(y.dtype), self.time_steps, self.code)
 
     def spike_count(self, x: Tensor) -> Tensor:
         a = x.to(compute_dtype(x.dtype, self.time_steps)).abs()
         q = fixed_code(a, self._step, self.nearest).clamp_max_(float(2**self.time_steps - 1))
-        return code_count(q, self.time_steps)
+        return code_count(q, self.time_steps, self.code)
 
     def _observe(self, x: Tensor) -> None:
         torch.maximum(self._obs_max, finite_abs_max(x.abs().double()), out=self._obs_max)

@@ -28,8 +28,8 @@ class OATNeuron(Neuron):
     """
 
     def __init__(self, theta_nor: float | Tensor | None = None, theta_out: float | Tensor | None = None,
-                 time_steps: int = 16, rounding: str = "nearest") -> None:
-        super().__init__(time_steps, rounding)
+                 time_steps: int = 16, rounding: str = "nearest", code: str = "binary") -> None:
+        super().__init__(time_steps, rounding, code)
         for name in ("theta_nor", "theta_out", "_step_nor", "_step_out"):
             self.register_buffer(name, torch.full((), torch.nan, dtype=self.threshold_dtype), persistent=False)
         self.register_buffer("_hist", torch.zeros(HIST_SIZE, dtype=torch.int64), persistent=False)
@@ -42,9 +42,9 @@ class OATNeuron(Neuron):
 
     @classmethod
     def from_tensor(cls, x: Tensor, quantile: float = 0.999, margin: float = 1.25, time_steps: int = 16, *,
-                    rounding: str = "nearest") -> OATNeuron:
+                    rounding: str = "nearest", code: str = "binary") -> OATNeuron:
         """An OAT neuron calibrated on the values of x."""
-        neuron = cls(time_steps=time_steps, rounding=rounding).to(x.device)
+        neuron = cls(time_steps=time_steps, rounding=rounding, code=code).to(x.device)
         neuron.observing = True
         neuron(x)
         neuron.freeze(quantile=quantile, margin=margin)
@@ -86,13 +86,13 @@ class OATNeuron(Neuron):
         self._require_calibrated()
         y, a, gate, step = self._route(x)
         q = encode_fixed(self, a, step, gate)
-        return spike_train(y, q, step * 2**self.time_steps, self.time_steps)
+        return spike_train(y, q, step * 2**self.time_steps, self.time_steps, self.code)
 
     def spike_count(self, x: Tensor) -> Tensor:
         self._require_calibrated()
         _, a, _, step = self._route(x)
         q = fixed_code(a, step, self.nearest).clamp_max_(float(2**self.time_steps - 1))
-        return code_count(q, self.time_steps)
+        return code_count(q, self.time_steps, self.code)
 
     def _observe(self, x: Tensor) -> None:
         a = x.abs().to(compute_dtype(x.dtype, self.time_steps))

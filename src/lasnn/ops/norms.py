@@ -28,22 +28,22 @@ class NormNeurons(nn.Module):
 
     centered: OATNeuron | None
 
-    def __init__(self, centered: bool, time_steps: int = 16) -> None:
+    def __init__(self, centered: bool, time_steps: int = 16, code: str = "binary") -> None:
         super().__init__()
-        self.input = OATNeuron(time_steps=time_steps)
-        self.centered = OATNeuron(time_steps=time_steps) if centered else None
-        self.square = HGNeuron.for_function("square", time_steps=time_steps)
-        self.rsqrt = HGNeuron.for_function("rsqrt", time_steps=time_steps)
+        self.input = OATNeuron(time_steps=time_steps, code=code)
+        self.centered = OATNeuron(time_steps=time_steps, code=code) if centered else None
+        self.square = HGNeuron.for_function("square", time_steps=time_steps, code=code)
+        self.rsqrt = HGNeuron.for_function("rsqrt", time_steps=time_steps, code=code)
 
     @classmethod
-    def layer_norm(cls, time_steps: int = 16) -> NormNeurons:
+    def layer_norm(cls, time_steps: int = 16, code: str = "binary") -> NormNeurons:
         """Neurons for :func:`spiking_layer_norm`."""
-        return cls(centered=True, time_steps=time_steps)
+        return cls(centered=True, time_steps=time_steps, code=code)
 
     @classmethod
-    def rms_norm(cls, time_steps: int = 16) -> NormNeurons:
+    def rms_norm(cls, time_steps: int = 16, code: str = "binary") -> NormNeurons:
         """Neurons for :func:`spiking_rms_norm`."""
-        return cls(centered=False, time_steps=time_steps)
+        return cls(centered=False, time_steps=time_steps, code=code)
 
 
 def _mean(x: Tensor, ndim: int) -> Tensor:

@@ -28,11 +28,11 @@ class SoftmaxNeurons(nn.Module):
     ``prob``: HG identity on [0, 1], the output neuron of P̂.
     """
 
-    def __init__(self, time_steps: int = 16) -> None:
+    def __init__(self, time_steps: int = 16, code: str = "binary") -> None:
         super().__init__()
-        self.exp = HGNeuron.for_function("exp", time_steps=time_steps)
-        self.reciprocal = HGNeuron.for_function("reciprocal", time_steps=time_steps, lo=1.0, hi=2.0)
-        self.prob = HGNeuron.for_function("identity", time_steps=time_steps, lo=0.0, hi=1.0)
+        self.exp = HGNeuron.for_function("exp", time_steps=time_steps, code=code)
+        self.reciprocal = HGNeuron.for_function("reciprocal", time_steps=time_steps, lo=1.0, hi=2.0, code=code)
+        self.prob = HGNeuron.for_function("identity", time_steps=time_steps, lo=0.0, hi=1.0, code=code)
 
     def _cover_row_length(self, n: int) -> None:
         """Make the reciprocal's range cover ``[1, n]``: ``[1, 2^ceil(log2 n)]``, rebuilt only when that changes.
@@ -96,7 +96,7 @@ def spiking_softmax(scores: Tensor, neurons: SoftmaxNeurons, mask: Tensor | None
 def spiking_softmax_spikes(
     scores: Tensor, neurons: SoftmaxNeurons, mask: Tensor | None = None, dim: int = -1
 ) -> Tensor:
-    """Temporal mode: the ``[K, *scores.shape]`` float32 spike train of P̂ (``sum(0) == spiking_softmax``).
+    """Temporal mode: the ``[steps, *scores.shape]`` float32 spike train of P̂ (``sum(0) == spiking_softmax``).
 
     Exp spikes -> per-step row sums, integrated by the reciprocal neuron -> reciprocal spikes ->
     spike product with the exp spikes, integrated by the prob neuron -> prob spikes.

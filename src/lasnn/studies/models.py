@@ -19,11 +19,11 @@ def load_ann(spec: str) -> tuple[nn.Module, Any]:
 
 
 def prepare(spec: str, data: str, sequences: int, length: int, batch_size: int, calibration_sequences: int,
-            time_steps: int = 16) -> tuple[nn.Module, Any, list[dict[str, Any]]]:
+            time_steps: int = 16, code: str = "binary") -> tuple[nn.Module, Any, list[dict[str, Any]]]:
     """A converted model, its tokenizer and the evaluation batches.
 
-    A lasnn.save folder is loaded as saved (``time_steps`` ignored); anything else is converted with
-    ``LASConfig(time_steps, calibration_sequences)`` on the windows that follow the evaluation windows.
+    A lasnn.save folder is loaded as saved (``time_steps`` and ``code`` ignored); anything else is converted with
+    ``LASConfig(time_steps, calibration_sequences, code)`` on the windows that follow the evaluation windows.
     """
     saved = Path(spec).expanduser()
     if (saved / MANIFEST).is_file():
@@ -35,7 +35,7 @@ def prepare(spec: str, data: str, sequences: int, length: int, batch_size: int, 
         except (OSError, ValueError):
             raise ValueError(f"{saved} holds no tokenizer; save it with lasnn.save(model, folder, tokenizer=...)") from None
         return model, tokenizer, token_windows(tokenizer, read_text(data), sequences, length, batch_size)
-    config = LASConfig(time_steps=time_steps, calibration_sequences=calibration_sequences)
+    config = LASConfig(time_steps=time_steps, calibration_sequences=calibration_sequences, code=code)
     model, tokenizer = load_ann(spec)
     text = read_text(data)
     batches = token_windows(tokenizer, text, sequences, length, batch_size)
