@@ -13,10 +13,11 @@ from .convert import (  # noqa: E402
     load,
     mode,
     save,
+    set_code,
     set_mode,
 )
 from .metrics.parity import ParityReport, parity  # noqa: E402
 from .metrics.report import SpikeReport, report  # noqa: E402
 
 __all__ = ["ArtifactError", "AuditReport", "ConversionError", "LASConfig", "ParityReport", "audit", "convert",
-           "get_mode", "load", "mode", "parity", "report", "save", "set_mode", "SpikeReport"]
+           "get_mode", "load", "mode", "parity", "report", "save", "set_code", "set_mode", "SpikeReport"]

@@ -102,13 +102,14 @@ def _demo_table(result: dict[str, Any]) -> Table:
     table.add_row("  identical", "", "yes" if gen["identical"] == gen["prompts"] else
                   f"no, from step {gen['divergences'][0]['step']}")
     accounting = result["accounting"]
-    if accounting["available"]:
-        table.add_row("spikes per neuron", "", f"{accounting['spikes_per_neuron']:.3f}")
-        for preset, row in accounting["energy"].items():
-            table.add_row(f"energy, {preset} ({accounting['tokens']} tokens)", f"{row['ann_pj'] / 1e9:.4g} mJ",
-                          f"{row['snn_pj'] / 1e9:.4g} mJ")
-    else:
-        table.add_row("spikes per neuron / energy", "", accounting["note"])
+    codes = accounting["codes"]
+    table.add_row("spikes per neuron, binary code / naf code", "",
+                  " / ".join(f"{codes[code]['spikes_per_neuron']:.3f}" for code in codes))
+    for preset, row in codes["binary"]["energy"].items():
+        snn = [f"{code} {codes[code]['energy'][preset]['snn_pj'] / 1e9:.4g} mJ "
+               f"({codes[code]['energy'][preset]['snn_pj'] / row['ann_pj']:.2f}x)" for code in codes]
+        table.add_row(f"energy, {preset} ({accounting['tokens']} tokens)", f"{row['ann_pj'] / 1e9:.4g} mJ",
+                      "\n".join(snn))
     return table
 
 

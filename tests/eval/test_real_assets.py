@@ -47,8 +47,20 @@ def test_demo_pipeline_on_a_small_sample(smollm2):
     assert abs(result["perplexity"]["relative_difference"]) <= 1e-3
     assert result["generation"]["new_tokens"] == 4 and result["generation"]["ann"]
     assert set(result["seconds"]) >= {"perplexity", "sentiment", "generation"}
-    if result["accounting"]["available"]:
-        assert result["accounting"]["spikes_per_neuron"] > 0 and result["accounting"]["energy"]
+    codes = result["accounting"]["codes"]
+    assert 0 < codes["naf"]["spikes_per_neuron"] < codes["binary"]["spikes_per_neuron"]
+    for preset, row in codes["binary"]["energy"].items():
+        assert 0 < codes["naf"]["energy"][preset]["snn_pj"] < row["snn_pj"]
+        assert codes["naf"]["energy"][preset]["ann_pj"] == row["ann_pj"]
+    assert model._lasnn_state.config.code == "binary"
+    from rich.console import Console
+
+    from lasnn.cli import _demo_table
+
+    console = Console(record=True, width=120)
+    console.print(_demo_table(result))
+    printed = console.export_text()
+    assert "naf" in printed and "energy, fp32-45nm" in printed and "Hamlet perplexity" in printed
 
 
 def test_minilm_probe_embeddings_agree_on_200_polarity_sentences():

@@ -86,3 +86,24 @@ def test_naf_code_spends_fewer_spikes_and_accumulates_for_the_same_outputs():
     assert naf.snn.acs < binary.snn.acs and naf.ann == binary.ann
     assert naf.energy[0].ratio < binary.energy[0].ratio
     assert "naf code" in str(naf)
+
+
+def test_set_code_switches_a_converted_model_like_converting_with_that_code():
+    converted = {code: lasnn.convert(tiny_model("llama"), LASConfig(calibration_sequences=4, code=code),
+                                     calibration_data=token_batches(1)) for code in ("binary", "naf")}
+    model = converted["binary"]
+    with torch.no_grad():
+        before = model(**BATCH).logits
+    lasnn.set_code(model, "naf")
+    assert model._lasnn_state.config.code == "naf"
+    assert report(model, BATCH).spikes == report(converted["naf"], BATCH).spikes
+    with lasnn.mode(model, "temporal"), torch.no_grad():
+        temporal = model(**BATCH).logits
+    with torch.no_grad():
+        assert torch.equal(model(**BATCH).logits, before)
+    assert (temporal - before).abs().max() <= 5e-4 * before.std()
+    with pytest.raises(ValueError, match="code must be one of"):
+        lasnn.set_code(model, "ternary")
+    assert model._lasnn_state.config.code == "naf"
+    lasnn.set_code(model, "binary")
+    assert report(model, BATCH).spikes == report(converted["binary"], BATCH).spikes

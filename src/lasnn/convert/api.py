@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from ..neurons import HGNeuron, MTNeuron, OATNeuron
 from . import attention as attention_impl
 from .audit import AuditReport, audit as _audit, trace
 from .calibrate import calibrate
@@ -117,6 +119,20 @@ def set_mode(model: nn.Module, mode: str) -> None:
         if isinstance(module, SiteEncoder):
             module.clear_cache()
     state.mode = target
+
+
+def set_code(model: nn.Module, code: str) -> None:
+    """Switch the spike code of a converted model's MT / OAT / HG neurons: "binary" (K steps) or "naf" (signed
+    digits, K + 1 steps). The trains and the spike and energy accounting change; the decoded values, so every output,
+    and the calibration do not."""
+    state = get_state(model)
+    config = dataclasses.replace(state.config, code=code)
+    for module in model.modules():
+        if isinstance(module, (MTNeuron, OATNeuron, HGNeuron)):
+            module.code = config.code
+        elif isinstance(module, SiteEncoder):
+            module.clear_cache()
+    state.config = config
 
 
 def get_mode(model: nn.Module) -> str:

@@ -11,9 +11,11 @@ from typing import Any
 
 import torch
 
-from ..convert.api import convert
+from ..convert.api import convert, set_code
 from ..convert.config import LASConfig
 from ..metrics.generation import compare_greedy
+from ..metrics.report import report
+from ..neurons.codes import CODES
 from .classification import sentiment
 from .loading import text_batches
 from .perplexity import perplexity
@@ -37,19 +39,6 @@ class DemoSizes:
     accounting_tokens: int = 256      # Hamlet tokens counted by lasnn.report (spikes, operations, energy)
 
 
-def _report_function() -> Callable[..., Any] | None:
-    """``lasnn.report`` (spike / energy accounting) if this build has it, else None."""
-    import lasnn
-
-    report = getattr(lasnn, "report", None)
-    if report is None:
-        try:
-            from ..metrics.report import report
-        except ImportError:
-            return None
-    return report
-
-
 class Timer:
     """Wall-clock seconds per named step."""
 
@@ -63,11 +52,21 @@ class Timer:
         self.seconds[name] = round(time.perf_counter() - start, 2)
 
 
-def _energy_rows(energy: Any) -> dict[str, dict[str, float]]:
-    """{preset: {ann_pj, snn_pj}} from the report's energy section (a list of rows or a dict keyed by preset)."""
-    items = energy.items() if isinstance(energy, dict) else ((row.get("preset", {}).get("name"), row) for row in energy)
-    return {str(name): {"ann_pj": float(row["ann_pj"]), "snn_pj": float(row["snn_pj"])}
-            for name, row in items if isinstance(row, dict) and "ann_pj" in row and "snn_pj" in row}
+def account_codes(model: Any, batches: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Spikes per neuron and energy (ANN and SNN pJ per preset) of ``model`` on ``batches`` under each spike code
+    (``lasnn.set_code``: the outputs are the same, the trains differ); the model's own code is restored after."""
+    own = model._lasnn_state.config.code
+    counted = {}
+    try:
+        for code in CODES:
+            set_code(model, code)
+            rep = report(model, batches, per_step=False)
+            counted[code] = {"spikes_per_neuron": rep.spikes_per_neuron,
+                             "energy": {row.preset.name: {"ann_pj": row.ann_pj, "snn_pj": row.snn_pj}
+                                        for row in rep.energy}}
+    finally:
+        set_code(model, own)
+    return counted
 
 
 def demo_config(sizes: DemoSizes) -> LASConfig:
@@ -150,18 +149,9 @@ def run_demo(model: Any, tokenizer: Any, hamlet: str, polarity_test: list[tuple[
         "generation": {"prompt": prompt, "ann": tokenizer.decode(greedy.ann_tokens[0]),
                        "snn": tokenizer.decode(greedy.snn_tokens[0]), **greedy.to_dict()},
     }
-    report = _report_function()
-    if report is None:
-        result["accounting"] = {"available": False,
-                                "note": "spike / energy accounting (lasnn.report) is not in this build yet"}
-    else:
-        with timer("accounting"):
-            ids = tokenizer(hamlet, add_special_tokens=False, return_tensors="pt")["input_ids"][0][: sizes.accounting_tokens]
-            batch = [{"input_ids": ids[None], "attention_mask": torch.ones_like(ids)[None]}]
-            counted = report(model, batch, per_step=False).to_dict()
-        totals = counted.get("totals", {})
-        result["accounting"] = {"available": True, "tokens": int(ids.numel()),
-                                "spikes_per_neuron": totals.get("spikes_per_neuron"),
-                                "energy": _energy_rows(counted.get("energy", []))}
+    with timer("accounting"):
+        ids = tokenizer(hamlet, add_special_tokens=False, return_tensors="pt")["input_ids"][0][: sizes.accounting_tokens]
+        batch = [{"input_ids": ids[None], "attention_mask": torch.ones_like(ids)[None]}]
+        result["accounting"] = {"tokens": int(ids.numel()), "codes": account_codes(model, batch)}
     result["seconds"] = dict(timer.seconds)
     return result
