@@ -31,6 +31,7 @@ def register(subparsers: Any) -> None:
     sweep = subparsers.add_parser("sweep", help="perplexity, parity and spikes per neuron as the time steps K vary")
     _common(sweep)
     sweep.add_argument("--time-steps", type=int, nargs="+", default=[6, 8, 10, 12, 14, 16], help="K values")
+    sweep.add_argument("--code", choices=CODES, help="spike code for every K (default: binary, or as saved)")
     sweep.set_defaults(func=_run_sweep)
 
     ablation = subparsers.add_parser("ablation", help="OAT vs one MT neuron, HG vs one FS neuron per function")
@@ -97,7 +98,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
     try:
         result = sweep(args.model, args.data, args.time_steps, sequences=args.sequences, length=args.length,
-                       batch_size=args.batch_size, calibration_sequences=args.calibration_sequences)
+                       batch_size=args.batch_size, calibration_sequences=args.calibration_sequences, code=args.code)
     except (ValueError, FileNotFoundError) as error:
         return _fail(str(error))
     print(result)

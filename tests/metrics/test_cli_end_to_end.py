@@ -52,6 +52,21 @@ def test_sweep_command(saved, tmp_path, capsys):
     assert rows[0]["spikes_per_neuron"] < rows[1]["spikes_per_neuron"]
     assert rows[1]["max_rel_logit_diff"] < rows[0]["max_rel_logit_diff"]
     assert (tmp_path / "sweep.png").is_file()
+    assert {r["code"] for r in rows} == {"binary"}
+
+
+def test_sweep_with_signed_digits_keeps_the_values_and_spends_fewer_spikes(saved, tmp_path, capsys):
+    runs = {}
+    for code in ("binary", "naf"):
+        out = tmp_path / f"{code}.json"
+        assert _run(["sweep", str(saved), "--sequences", "2", "--length", "16", "--time-steps", "12",
+                     "--code", code, "--json", str(out)]) == 0
+        runs[code] = json.loads(out.read_text())["rows"][0]
+    assert "(naf code)" in capsys.readouterr().out
+    assert runs["naf"]["code"] == "naf"
+    assert runs["naf"]["perplexity_snn"] == runs["binary"]["perplexity_snn"]
+    assert runs["naf"]["spikes_per_neuron"] < runs["binary"]["spikes_per_neuron"]
+    assert runs["naf"]["energy_ratio_fp32"] < runs["binary"]["energy_ratio_fp32"]
 
 
 @pytest.mark.slow

@@ -33,7 +33,8 @@ class SweepResult:
         return write_json(path, self.to_dict())
 
     def __str__(self) -> str:
-        lines = [f"time-step sweep of {self.model}",
+        codes = sorted({r["code"] for r in self.rows})
+        lines = [f"time-step sweep of {self.model} ({' / '.join(codes)} code)",
                  "   K   ppl SNN    ppl ANN   max|Δlogit|/std  top-1 agree  spikes/neuron  SNN/ANN energy (fp32)"]
         for r in self.rows:
             lines.append(f"  {r['time_steps']:>2}  {r['perplexity_snn']:>8.4f}  {r['perplexity_ann']:>8.4f}  "
@@ -63,12 +64,14 @@ class SweepResult:
 
 
 def sweep(spec: str, data: str, time_steps: list[int], *, sequences: int = 4, length: int = 128,
-          batch_size: int = 4, calibration_sequences: int = 8) -> SweepResult:
+          batch_size: int = 4, calibration_sequences: int = 8, code: str | None = None) -> SweepResult:
     """Convert ``spec`` once at max(K) (or use a lasnn.save folder), then for each K re-attach the calibration
-    with ``time_steps = K`` and measure perplexity, parity and spikes on the evaluation windows of ``data``."""
+    with ``time_steps = K`` (and the spike ``code``, if given) and measure perplexity, parity and spikes on the
+    evaluation windows of ``data``."""
     if not time_steps or any(not isinstance(k, int) or not 1 <= k <= 32 for k in time_steps):
         raise ValueError(f"time steps must be integers in 1..32, got {time_steps}")
-    base, _, batches = prepare(spec, data, sequences, length, batch_size, calibration_sequences, max(time_steps))
+    base, _, batches = prepare(spec, data, sequences, length, batch_size, calibration_sequences, max(time_steps),
+                               code or "binary")
     calibration = calibration_of(base)
     source = spec if not (Path(spec).expanduser() / "lasnn.json").is_file() else str(Path(spec).expanduser())
     with run_mode(base, "ann"):
@@ -76,11 +79,11 @@ def sweep(spec: str, data: str, time_steps: list[int], *, sequences: int = 4, le
     del base
     result = SweepResult(spec)
     for k in sorted(set(time_steps)):
-        model = reconvert(source, calibration, time_steps=k)
+        model = reconvert(source, calibration, time_steps=k, **({"code": code} if code else {}))
         check = parity(model, batches[0])
         counts = report(model, batches, presets=["fp32-45nm"], per_step=False)
         result.rows.append({
-            "time_steps": k, "perplexity_snn": perplexity(model, batches), "perplexity_ann": ppl_ann,
+            "time_steps": k, "code": model._lasnn_state.config.code, "perplexity_snn": perplexity(model, batches), "perplexity_ann": ppl_ann,
             "max_rel_logit_diff": check.diff.max_rel, "mean_rel_logit_diff": check.diff.mean_rel,
             "top1_agreement": check.top1_agreement if check.top1_agreement is not None else float("nan"),
             "spikes_per_neuron": counts.spikes_per_neuron, "energy_ratio_fp32": counts.energy[0].ratio,
