@@ -1,4 +1,4 @@
-"""The ``lasnn`` command line: demo, convert, eval, generate, fetch (+ report and sweep from ``cli_report``).
+"""The ``lasnn`` command line: demo, convert, eval, generate, fetch (+ report, sweep and ablation from ``cli_report``).
 
 Every subcommand prints rich tables, shows progress on stderr, writes the numbers it prints with ``--json PATH``,
 and turns bad input into one line on stderr and exit status 2.
@@ -16,6 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from . import cli_report
 from .jsonio import write_json
 from .neurons.codes import CODES
 
@@ -273,13 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--json", type=Path, help="write where each asset lies")
     fetch.set_defaults(func=_run_fetch)
 
-    try:
-        from . import cli_report
-    except ModuleNotFoundError as error:
-        if error.name != f"{__package__}.cli_report":
-            raise
-    else:
-        cli_report.register(commands)
+    cli_report.register(commands)
     return parser
 
 
