@@ -11,7 +11,6 @@ forward throughput in equivalent mode.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import platform
 import time
@@ -20,6 +19,7 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from lasnn.jsonio import write_json
 from lasnn.neurons import HG_FUNCTIONS, HGNeuron, track_stats
 from lasnn.neurons.references import reference
 
@@ -120,8 +120,7 @@ def main() -> None:
         meta = {"time_steps": args.time_steps, "points": args.points, "device": args.device,
                 "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.machine(),
                 "gpu": torch.cuda.get_device_name() if args.device.startswith("cuda") else None}
-        with open(args.json, "w") as fh:
-            json.dump({"meta": meta, "functions": rows}, fh, indent=2)
+        write_json(args.json, {"meta": meta, "functions": rows})
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ Metrics (per operator, on the data named in the `data` column):
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import platform
 
@@ -21,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 import lasnn
+from lasnn.jsonio import write_json
 from lasnn.neurons import HGNeuron, OATNeuron, calibrate_neurons
 from lasnn.ops import (
     NormNeurons,
@@ -167,9 +167,7 @@ def main() -> None:
     if args.json:
         report = {"benchmark": "ops_parity", "lasnn_version": lasnn.__version__, "torch": torch.__version__,
                   "device": args.device, "platform": platform.platform(), "seed": args.seed, "results": results}
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-        print(f"wrote {args.json}")
+        print(f"wrote {write_json(args.json, report)}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ memory is the process's resident set sampled every millisecond during each forwa
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import threading
@@ -24,6 +23,7 @@ from rich.table import Table
 
 import lasnn
 from lasnn.assets import load_model, load_shakespeare
+from lasnn.jsonio import write_json
 from lasnn.neurons import compile_kernels
 
 
@@ -130,9 +130,7 @@ def main() -> None:
     table.add_row(f"temporal mode ({args.batch} x {args.temporal_length})", f"{small_ann:.3f} s",
                   f"{small_temporal:.3f} s", f"{result['temporal']['time_ratio']:.1f}x", "-")
     Console().print(table)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2))
-    print(f"wrote {args.json}")
+    print(f"wrote {write_json(args.json, result)}")
 
 
 if __name__ == "__main__":
