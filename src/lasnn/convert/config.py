@@ -6,9 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..neurons.codes import CODES
-
-ROUNDINGS = ("nearest", "floor")
+from ..neurons.base import check_code, check_rounding
 
 
 @dataclass(frozen=True)
@@ -49,10 +47,8 @@ class LASConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.time_steps, int) or not 1 <= self.time_steps <= 32:
             raise ValueError(f"time_steps must be an integer in 1..32, got {self.time_steps!r}")
-        if self.rounding not in ROUNDINGS:
-            raise ValueError(f"rounding must be one of {ROUNDINGS}, got {self.rounding!r}")
-        if self.code not in CODES:
-            raise ValueError(f"code must be one of {CODES}, got {self.code!r}")
+        check_rounding(self.rounding)
+        check_code(self.code)
         if not 0.0 < self.quantile <= 1.0:
             raise ValueError(f"quantile must be in (0, 1], got {self.quantile!r}")
         if self.outlier_margin < 1.0:
