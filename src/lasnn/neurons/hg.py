@@ -125,7 +125,7 @@ class HGNeuron(Neuron):
         digits = digit_planes(c, self.time_steps, self.code)
         t = torch.arange(self.time_steps + 1 - digits.shape[0], self.time_steps + 1, device=r.device)
         weights = torch.exp2((e.unsqueeze(0) - t.view(-1, *([1] * r.dim()))).double())
-        train = digits.double() * weights * torch.sign(r).double().masked_fill_(r == 0, 1.0)
+        train = digits.double() * weights * torch.sign(r).double()
         return train.masked_fill_(torch.isnan(r), math.nan).float()
 
     def spike_count(self, x: Tensor) -> Tensor:

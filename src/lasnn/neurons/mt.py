@@ -39,7 +39,7 @@ def spike_train(y: Tensor, q: Tensor, scale: Tensor, time_steps: int, code: str 
     digits = digit_planes(c, time_steps, code)
     first = time_steps + 1 - digits.shape[0]
     w = torch.exp2(-torch.arange(first, time_steps + 1, dtype=y.dtype, device=y.device)).view(-1, *([1] * y.dim()))
-    train = (digits.to(y.dtype) * w * scale) * torch.sign(y).masked_fill_(y == 0, 1.0)
+    train = digits.to(y.dtype) * w * scale * torch.sign(y)
     return train.masked_fill_(torch.isnan(y), math.nan).float()
 
 
