@@ -31,7 +31,7 @@ from .activations import SpikingActivation
 from .adapters import SpikingGatedMLP, SpikingGeluLMHead, SpikingTanhHead
 from .linear import SpikingSynapse
 from .norms import SpikingLayerNorm, SpikingRMSNorm
-from .state import is_converted
+from .state import get_state, is_converted
 
 SPIKE, CURRENT = "spike", "current"
 
@@ -224,5 +224,5 @@ def trace(model: nn.Module, batch: Mapping[str, Any], allowed: list[str] | None 
 
 def audit(model: nn.Module, batch: Mapping[str, Any]) -> AuditReport:
     """Every op of one forward that consumed a non-spike float tensor (empty for a fully converted model)."""
-    allowed = list(getattr(model, "_lasnn_state").allowed_ann) if is_converted(model) else []
+    allowed = list(get_state(model).allowed_ann) if is_converted(model) else []
     return trace(model, batch, allowed)

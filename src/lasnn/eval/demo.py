@@ -13,6 +13,7 @@ import torch
 
 from ..convert.api import convert, set_code
 from ..convert.config import LASConfig
+from ..convert.state import get_state
 from ..metrics.generation import compare_greedy
 from ..metrics.report import report
 from ..neurons.codes import CODES
@@ -55,7 +56,7 @@ class Timer:
 def account_codes(model: Any, batches: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Spikes per neuron and energy (ANN and SNN pJ per preset) of ``model`` on ``batches`` under each spike code
     (``lasnn.set_code``: the outputs are the same, the trains differ); the model's own code is restored after."""
-    own = model._lasnn_state.config.code
+    own = get_state(model).config.code
     counted = {}
     try:
         for code in CODES:

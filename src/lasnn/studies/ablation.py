@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ..convert.api import mode as run_mode
+from ..convert.state import get_state
 from ..jsonio import write_json
 from ..metrics.parity import parity
 from ..metrics.report import report
@@ -145,7 +146,7 @@ def ablation(spec: str, data: str = "shakespeare", *, sequences: int = 2, length
     result = AblationResult(spec)
     result.rows.append(_measure("las", model, batches, ppl_ann))
     ranges = observed_ranges(model, batches)
-    fitted = fit_functions(ranges, model._lasnn_state.config.time_steps, fs_steps)
+    fitted = fit_functions(ranges, get_state(model).config.time_steps, fs_steps)
     result.rows.append(_measure("single-mt", reconvert(source, single_threshold(calibration)), batches, ppl_ann))
     use_fs_neurons(model, fitted)
     row = _measure("fs", model, batches, ppl_ann)

@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from ..convert.api import mode as run_mode  # noqa: E402
+from ..convert.state import get_state  # noqa: E402
 from ..jsonio import write_json  # noqa: E402
 from ..metrics.parity import parity  # noqa: E402
 from ..metrics.report import report  # noqa: E402
@@ -83,7 +84,8 @@ def sweep(spec: str, data: str, time_steps: list[int], *, sequences: int = 4, le
         check = parity(model, batches[0])
         counts = report(model, batches, presets=["fp32-45nm"], per_step=False)
         result.rows.append({
-            "time_steps": k, "code": model._lasnn_state.config.code, "perplexity_snn": perplexity(model, batches), "perplexity_ann": ppl_ann,
+            "time_steps": k, "code": get_state(model).config.code,
+            "perplexity_snn": perplexity(model, batches), "perplexity_ann": ppl_ann,
             "max_rel_logit_diff": check.diff.max_rel, "mean_rel_logit_diff": check.diff.mean_rel,
             "top1_agreement": check.top1_agreement if check.top1_agreement is not None else float("nan"),
             "spikes_per_neuron": counts.spikes_per_neuron, "energy_ratio_fp32": counts.energy[0].ratio,
