@@ -17,8 +17,8 @@ import math
 import torch
 from torch import Tensor
 
-__all__ = ["CODES", "popcount", "bit_planes", "naf_digits", "code_steps", "digit_planes", "digit_count", "fixed_code",
-           "round_significand", "float_code", "round_up_significand"]
+__all__ = ["CODES", "popcount", "bit_planes", "naf_digits", "code_steps", "step_numbers", "digit_planes", "digit_count",
+           "fixed_code", "round_significand", "float_code", "round_up_significand"]
 
 #: The spike codes a K-bit neuron can emit (see the module docstring).
 CODES = ("binary", "naf")
@@ -56,6 +56,13 @@ def naf_digits(c: Tensor) -> tuple[Tensor, Tensor]:
 def code_steps(time_steps: int, code: str) -> int:
     """Length of the spike train of a K-bit code: K for "binary", K + 1 for "naf"."""
     return time_steps + (code == "naf")
+
+
+def step_numbers(time_steps: int, code: str, ndim: int = 0, device: torch.device | None = None) -> Tensor:
+    """Step numbers t of a train, most significant digit first (step t carries digit K - t, weight 2^-t of the top):
+    1..K for "binary", 0..K for "naf"; int64, shaped [steps, 1 x ndim] to broadcast against [steps, *shape]."""
+    first = time_steps + 1 - code_steps(time_steps, code)
+    return torch.arange(first, time_steps + 1, device=device).view(-1, *([1] * ndim))
 
 
 def digit_planes(c: Tensor, time_steps: int, code: str) -> Tensor:

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from .base import Neuron, compute_dtype, tracking
-from .codes import digit_count, digit_planes, float_code
+from .codes import digit_count, digit_planes, float_code, step_numbers
 from .kernels import hg_decode
 from .functions import HGFunction, get_function
 
@@ -122,10 +122,8 @@ class HGNeuron(Neuron):
 
     def spikes(self, x: Tensor) -> Tensor:
         r, c, e = self._codes(x, count=True)
-        digits = digit_planes(c, self.time_steps, self.code)
-        t = torch.arange(self.time_steps + 1 - digits.shape[0], self.time_steps + 1, device=r.device)
-        weights = torch.exp2((e.unsqueeze(0) - t.view(-1, *([1] * r.dim()))).double())
-        train = digits.double() * weights * torch.sign(r).double()
+        weights = torch.exp2((e.unsqueeze(0) - step_numbers(self.time_steps, self.code, r.dim(), r.device)).double())
+        train = digit_planes(c, self.time_steps, self.code).double() * weights * torch.sign(r).double()
         return train.masked_fill_(torch.isnan(r), math.nan).float()
 
     def spike_count(self, x: Tensor) -> Tensor:

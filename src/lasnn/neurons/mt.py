@@ -9,7 +9,7 @@ from torch import Tensor
 
 from .base import Neuron, check_positive, compute_dtype, pow2, significand_bits, tracking
 from .calibration import finite_abs_max
-from .codes import code_steps, digit_count, digit_planes, fixed_code, round_up_significand
+from .codes import code_steps, digit_count, digit_planes, fixed_code, round_up_significand, step_numbers
 
 __all__ = ["MTNeuron"]
 
@@ -36,10 +36,8 @@ def spike_train(y: Tensor, q: Tensor, scale: Tensor, time_steps: int, code: str 
     """Float32 train sign(y) digit_{K-t}(q) scale 2^-t, t = 1..K ("binary") or 0..K ("naf"), scale: tau per element
     or broadcastable; NaN y gives NaN at every step."""
     c = torch.nan_to_num(q, nan=float(2**time_steps - 1)).to(torch.int64)
-    digits = digit_planes(c, time_steps, code)
-    first = time_steps + 1 - digits.shape[0]
-    w = torch.exp2(-torch.arange(first, time_steps + 1, dtype=y.dtype, device=y.device)).view(-1, *([1] * y.dim()))
-    train = digits.to(y.dtype) * w * scale * torch.sign(y)
+    w = torch.exp2(-step_numbers(time_steps, code, y.dim(), y.device).to(y.dtype))
+    train = digit_planes(c, time_steps, code).to(y.dtype) * w * scale * torch.sign(y)
     return train.masked_fill_(torch.isnan(y), math.nan).float()
 
 
