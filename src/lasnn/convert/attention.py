@@ -20,7 +20,6 @@ from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
 from ..ops import spike_product_steps, spiking_softmax, spiking_softmax_spikes
 from ..ops.softmax import SoftmaxNeurons
-from .audit import mark_current, trusted_region
 from .config import LASConfig
 from .sites import SiteEncoder, make_oat
 from .state import STATE_ATTR, Mode
@@ -79,10 +78,8 @@ def lasnn_attention(
     for name in UNSUPPORTED_KWARGS:
         if kwargs.get(name) is not None:
             raise NotImplementedError(f"lasnn attention does not support {name!r} (module {type(module).__name__})")
-    with trusted_region():
-        output, probabilities = _spiking_attention(neurons, state.mode, query, key, value, attention_mask, scaling,
-                                                   state.config.exact_synapses)
-    return mark_current((output, probabilities))
+    return _spiking_attention(neurons, state.mode, query, key, value, attention_mask, scaling,
+                              state.config.exact_synapses)
 
 
 def _spiking_attention(

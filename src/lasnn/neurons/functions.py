@@ -21,6 +21,9 @@ class HGFunction:
     range [lo, hi]. domain_lo / domain_lo_open: lowest admissible lo (strict for 1/x, 1/sqrt x). extrema and zeros:
     points splitting f into sign-definite monotone pieces. nonzero: f(x) != 0 on the whole domain (any encoded 0
     is an underflow). clamp_below: inputs below lo are clamped (exp: they underflow instead).
+    width_exp: log2 of the widest input segment of the HG neuron (absolute input resolution where f's error is
+    absolute in x), None for purely relative segments. linear: f is x or 0 on each sign side (identity, relu), so
+    the neuron needs no sub-neurons, only its output coder.
     """
 
     name: str
@@ -32,6 +35,8 @@ class HGFunction:
     zeros: tuple[float, ...] = ()
     nonzero: bool = False
     clamp_below: bool = True
+    width_exp: int | None = None
+    linear: bool = False
 
     def reference(self, x: Tensor) -> Tensor:
         """f(x) in float64."""
@@ -68,18 +73,18 @@ def _identity(x: Tensor) -> Tensor:
 
 _SIGMOID_RANGE = (-30.0, 30.0)
 HG_FUNCTIONS: dict[str, HGFunction] = {f.name: f for f in (
-    HGFunction("exp", torch.exp, (-88.0, 0.0), nonzero=True, clamp_below=False),
+    HGFunction("exp", torch.exp, (-88.0, 0.0), nonzero=True, clamp_below=False, width_exp=-7),
     HGFunction("reciprocal", torch.reciprocal, (1e-3, 1e5), domain_lo=0.0, domain_lo_open=True, nonzero=True),
     HGFunction("rsqrt", torch.rsqrt, (1e-6, 1e6), domain_lo=0.0, domain_lo_open=True, nonzero=True),
     HGFunction("sqrt", torch.sqrt, (1e-6, 1e6), domain_lo=0.0, zeros=(0.0,)),
     HGFunction("square", torch.square, (-1e3, 1e3), extrema=(0.0,), zeros=(0.0,)),
-    HGFunction("gelu", _gelu, _SIGMOID_RANGE, extrema=(-0.7517915246935645,), zeros=(0.0,)),
-    HGFunction("gelu_tanh", _gelu_tanh, _SIGMOID_RANGE, extrema=(-0.7524614220710162,), zeros=(0.0,)),
-    HGFunction("silu", F.silu, _SIGMOID_RANGE, extrema=(-1.278464542761074,), zeros=(0.0,)),
-    HGFunction("sigmoid", torch.sigmoid, _SIGMOID_RANGE, nonzero=True),
-    HGFunction("tanh", torch.tanh, _SIGMOID_RANGE, zeros=(0.0,)),
-    HGFunction("relu", torch.relu, (-1e4, 1e4), zeros=(0.0,)),
-    HGFunction("identity", _identity, (-1e4, 1e4), zeros=(0.0,)),
+    HGFunction("gelu", _gelu, _SIGMOID_RANGE, extrema=(-0.7517915246935645,), zeros=(0.0,), width_exp=-6),
+    HGFunction("gelu_tanh", _gelu_tanh, _SIGMOID_RANGE, extrema=(-0.7524614220710162,), zeros=(0.0,), width_exp=-6),
+    HGFunction("silu", F.silu, _SIGMOID_RANGE, extrema=(-1.278464542761074,), zeros=(0.0,), width_exp=-6),
+    HGFunction("sigmoid", torch.sigmoid, _SIGMOID_RANGE, nonzero=True, width_exp=-6),
+    HGFunction("tanh", torch.tanh, _SIGMOID_RANGE, zeros=(0.0,), width_exp=-6),
+    HGFunction("relu", torch.relu, (-1e4, 1e4), zeros=(0.0,), linear=True),
+    HGFunction("identity", _identity, (-1e4, 1e4), zeros=(0.0,), linear=True),
 )}
 
 

@@ -1,21 +1,25 @@
-"""HG neuron: hierarchically gated bank of sub-neurons emitting f(x) with a K-bit significand."""
+"""HG neuron: a cascade of threshold gates routing each input to one affine sub-neuron, and a floating output coder."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from .base import Neuron, compute_dtype, tracking
-from .codes import digit_count, digit_planes, float_code, step_numbers
-from .kernels import hg_decode
+from .codes import digit_count
 from .functions import HGFunction, get_function
+from .hg_dynamics import hg_train
+from .hg_tables import SideTable, build_side, lowest_binade
+from .kernels import hg_decode
 
-__all__ = ["HGNeuron", "LOWEST_OCTAVE"]
+__all__ = ["HGNeuron", "LOWEST_OCTAVE", "SEGMENT_BITS", "DEPTH"]
 
 LOWEST_OCTAVE = -125  # octave e holds 2^(e-1) <= |y| < 2^e; e = -125 starts at 2^-126, the smallest normal float32
-_NATIVE_LOWEST = {torch.float32: LOWEST_OCTAVE, torch.float64: -1021}
+SEGMENT_BITS = 7  # input sub-ranges per binade: 2^7
+DEPTH = 32  # binades of |x| below the top one that get their own sub-ranges (functions through zero)
 
 
 def _octave(v: float) -> int:
@@ -23,29 +27,55 @@ def _octave(v: float) -> int:
     return math.frexp(v)[1]
 
 
+@dataclass(frozen=True)
+class Bank:
+    """Everything an HG neuron computes with, fixed when it is built (host scalars and float64 tables).
+
+    Input stage: per side (x >= 0 first, then x < 0) the segment starts, inverse cell widths 2^K / h, line offsets
+    and slopes; p_lo, p_cap, width_cap describe the grid (see ``hg_tables``). Output coder: octave thresholds
+    T_e = 2^e - (half) 2^(e-K) for e = e_min..e_max, and the units 2^(e-K) and their inverses.
+    """
+
+    size_pos: int
+    size_neg: int
+    p_lo: int
+    p_cap: float
+    width_cap: float
+    start: Tensor
+    inv_cell: Tensor
+    offset: Tensor
+    slope: Tensor
+    thresholds: Tensor
+    unit: Tensor
+    inv_unit: Tensor
+
+
 class HGNeuron(Neuron):
-    """Hierarchically gated neuron: emits f(x) for a named function with relative error <= 2^-K per value.
+    """Hierarchically gated neuron for a named function f: gates, sub-neurons and an output coder, all fixed at build.
 
-    Construction. Threshold gates at the extrema and zeros of f split [lo, hi] into pieces on which f is
-    sign-definite and monotone. Inside a piece, a cascade of threshold gates (input-domain thresholds
-    f^-1(2^(e-1))) routes x to the octave e of |f(x)|, 2^(e-1) <= |f(x)| < 2^e. The sub-neuron of that octave is an
-    MT neuron in the inverse domain: its membrane starts at x, it fires at step t when f(v) >= 2^(e-t) (an
-    input-domain threshold) and resets by v <- f^-1(f(v) - 2^(e-t)); its spikes weigh d_t = 2^(e-t), so it emits
-    the K-bit code of the significand (with code="naf", the signed digits of its non-adjacent form over steps
-    t = 0..K: same value, fewer spikes),
+    Run time, per element (only comparisons with constants, subtractions and fixed weights; f is never evaluated):
 
-        decoded = sign(f(x)) * c * 2^(e-K),   c = R(|f(x)| 2^(K-e)) in [2^(K-1), 2^K)
+    1. Gates. x < lo gives no spike for exp (e^x underflows), other inputs are clamped to [lo, hi] (counted as
+       out_of_range). The sign and a cascade of threshold comparisons against the segment starts b_i route |x| to
+       one segment [b_i, b_i + h_i): 2^7 per binade of |x| (relative resolution), of width at most 2^-7 (exp) or
+       2^-6 (GELU, SiLU, sigmoid, tanh) where f's error is absolute in x; ``hg_tables`` builds them.
+    2. Sub-neuron i: an MT neuron whose membrane v = (|x| - b_i) 2^K / h_i fires at step t when v >= 2^(K-t) and
+       subtracts it, emitting the K-bit code j of its cell; its spikes reach a compartment with fixed weights
+       g_i 2^(K-t) on top of a bias a_i, which integrates y = a_i + g_i j, the line fitted to f on the segment.
+       (identity and relu need no sub-neurons: y = x, or 0 for x < 0.)
+    3. Output coder: gates at the octave thresholds T_e route |y| to its octave e (2^(e-1) <= |y| < 2^e after
+       rounding); an MT neuron with membrane |y| 2^(K-e) + 1/2 (nearest) fires at step t when it reaches 2^(K-t),
+       so it spikes c = R(|y| 2^(K-e)) in [2^(K-1), 2^K) with weights sign(y) 2^(e-t): the K-bit floating code of
+       y (with code="naf", the signed digits of c over steps t = 0..K). Below octave e_min, the fixed grid
+       2^(e_min-K) (counted as underflow).
 
-    (R = round half up with the membrane started half a step up, or floor; a carry to 2^K is the first code of
-    the next octave). The relative error is <= 2^-K (nearest) whatever the octave, which is what lets one neuron
-    cover ranges spanning many decades. Octaves below e_min (the lowest octave of |f| on [lo, hi], floored at
-    2^-126) are coded on the fixed grid 2^(e_min-K) and counted in `underflow`; for exp below lo this gives 0 and
-    is not an error. Inputs outside [lo, hi] are clamped to it and counted in `out_of_range` (exp below lo is not
-    clamped). In equivalent mode the gate cascade is the floating-point exponent and the code the rounded
-    significand, so forward() is f(x) rounded to K significant bits on the IEEE bit pattern.
+    Equivalent mode computes the same three stages in closed form from the same constants (the gate cascades as bit
+    fields of the float pattern, the MT codes as floors), so both modes give the same codes bit for bit. Error: the
+    fitted lines (<= ~2^-17 relative on the relative grid, <= 2e-6 absolute on the absolute one) plus the output
+    code (<= 2^-K relative, rounding to nearest); ``benchmarks/hg_neurons.py`` measures it per function (docs/neurons.md).
 
-    Calibration: observing returns f(x) exactly and records min/max of x; `freeze(margin)` widens [lo, hi] to
-    cover them (multiplicatively for positive-domain functions, else away from zero by `margin`), never narrower.
+    Calibration: observing returns f(x) exactly (the ANN path) and records min/max of x; `freeze(margin)` widens
+    [lo, hi] to cover them (multiplicatively for positive-domain functions, else away from zero), never narrower.
     """
 
     def __init__(self, function: str, lo: float | None = None, hi: float | None = None, time_steps: int = 16,
@@ -55,10 +85,9 @@ class HGNeuron(Neuron):
         self.function = self.spec.name
         for name in ("lo", "hi"):
             self.register_buffer(name, torch.empty((), dtype=self.threshold_dtype), persistent=False)
-        self.register_buffer("_lowest", torch.empty((), dtype=torch.float64), persistent=False)
-        self.register_buffer("_grid", torch.empty((), dtype=torch.float64), persistent=False)
         self.register_buffer("_obs_min", torch.full((), math.inf, dtype=torch.float64), persistent=False)
         self.register_buffer("_obs_max", torch.full((), -math.inf, dtype=torch.float64), persistent=False)
+        self._bank: Bank | None = None
         default_lo, default_hi = self.spec.default_range
         self.set_range(default_lo if lo is None else lo, default_hi if hi is None else hi)
 
@@ -70,74 +99,115 @@ class HGNeuron(Neuron):
 
     # -- range and bank ------------------------------------------------------------------------------------------
     def set_range(self, lo: float, hi: float) -> None:
-        """Declare the input range [lo, hi] and rebuild the gate bank (host-side, cheap)."""
+        """Declare the input range [lo, hi]; the gates and sub-neurons are rebuilt on the next use."""
         lo, hi = float(lo), float(hi)
         self.spec.check_range(lo, hi)
         device = self._counts.device
         self.lo = torch.tensor(lo, dtype=self.threshold_dtype, device=device)
         self.hi = torch.tensor(hi, dtype=self.threshold_dtype, device=device)
-        self._lo, self._hi = float(self.lo), float(self.hi)  # host copies: clamping needs no device sync
-        self._build_bank()
+        self._lo, self._hi = float(self.lo), float(self.hi)
+        self._set_octaves()
+        self._bank = None
 
-    def _build_bank(self) -> None:
-        """Octaves e_min..e_max of |f| on [lo, hi] and the number of (piece, octave) sub-neurons."""
+    def _set_octaves(self) -> None:
+        """Octaves e_min..e_max of |f| on [lo, hi] (f evaluated at the piece ends, float64, build time)."""
         pieces = []
         for a, b in self.spec.pieces(self._lo, self._hi):
             va, vb = self.spec.reference(torch.tensor([a, b], dtype=torch.float64)).abs().tolist()
             pieces.append((min(va, vb), max(va, vb)))
         lowest = min(_octave(v) if v > 0 else LOWEST_OCTAVE for v, _ in pieces)
         self.e_min = max(lowest, LOWEST_OCTAVE)
-        device = self._counts.device
-        self._lowest = torch.tensor(math.ldexp(1.0, self.e_min - 1), dtype=torch.float64, device=device)
-        self._grid = torch.tensor(math.ldexp(1.0, self.e_min - self.time_steps), dtype=torch.float64, device=device)
-        self.e_max = max(_octave(v) if v > 0 else self.e_min for _, v in pieces)
-        self.n_gates = sum(_octave(vmax) - max(_octave(vmin) if vmin > 0 else self.e_min, self.e_min) + 1
-                           for vmin, vmax in pieces if vmax > 0)
+        self.e_max = max(_octave(v * (1 + 2.0**-self.time_steps)) if v > 0 else self.e_min for _, v in pieces)
 
-    _set_range = set_range  # former private name, still used by lasnn.ops.softmax
+    def _sides(self) -> tuple[SideTable | None, SideTable | None]:
+        lo, hi, spec = self._lo, self._hi, self.spec
+        a_min = max(lo, 0.0) if lo >= 0 else (max(-hi, 0.0) if hi < 0 else 0.0)
+        p_lo = lowest_binade(a_min, max(abs(lo), abs(hi)), DEPTH)
+        args = (self.time_steps, SEGMENT_BITS, spec.width_exp, p_lo)
+        pos = build_side(spec.reference, max(lo, 0.0), hi, *args) if hi >= 0 else None
+        neg = build_side(lambda u: spec.reference(-u), max(-hi, 0.0), -lo, *args) if lo < 0 else None
+        return pos, neg
+
+    @property
+    def bank(self) -> Bank:
+        """The neuron's constants (built from f once per range, on the neuron's device)."""
+        if self._bank is None:
+            self._bank = self._build_bank()
+        return self._bank
+
+    def _build_bank(self) -> Bank:
+        device = self._counts.device
+        empty = torch.zeros(0, dtype=torch.float64)
+        tables: list[list[Tensor]] = [[empty], [empty], [empty], [empty]]
+        sizes, grid = [0, 0], (0, math.inf, math.inf)
+        if not self.spec.linear:
+            for s, side in enumerate(self._sides()):
+                if side is None:
+                    continue
+                sizes[s] = side.size
+                grid = (side.p_lo, side.p_cap, side.width_cap)
+                for column, values in zip(tables, (side.start, side.inv_cell, side.offset, side.slope)):
+                    column.append(values)
+        k = self.time_steps
+        e = torch.arange(self.e_min, self.e_max + 1, dtype=torch.float64)
+        half = 2.0 ** -(k + 1) if self.nearest else 0.0
+        start, inv_cell, offset, slope = (torch.cat(c).to(device) for c in tables)
+        return Bank(sizes[0], sizes[1], *grid, start, inv_cell, offset, slope,
+                    thresholds=(torch.exp2(e) * (1 - half)).to(device), unit=torch.exp2(e - k).to(device),
+                    inv_unit=torch.exp2(k - e).to(device))
+
+    @property
+    def n_gates(self) -> int:
+        """Sub-neurons behind the gate cascade (segments of the input; 1 for identity / relu)."""
+        bank = self.bank
+        return max(1, bank.size_pos + bank.size_neg)
 
     @property
     def range(self) -> tuple[float, float]:
         """Declared input range (lo, hi)."""
         return self._lo, self._hi
 
+    def _apply(self, fn, recurse: bool = True):  # noqa: ANN001, ANN202
+        self._bank = None  # tables follow the neuron to its new device on the next use
+        return super()._apply(fn, recurse)
+
     # -- encoding ------------------------------------------------------------------------------------------------
     def _exact(self, x: Tensor) -> Tensor:
         return self.spec.fn(x.to(compute_dtype(x.dtype, self.time_steps))).to(x.dtype)
 
-    def _encode(self, x: Tensor, count: bool = True) -> Tensor:
-        dtype = compute_dtype(x.dtype, self.time_steps)
-        r, nan, out_of_range, underflow = hg_decode(
-            x, self.spec.fn, self.lo, self.hi, self.spec.clamp_below, self.spec.nonzero, self._lowest, self._grid,
-            self.e_min > _NATIVE_LOWEST[dtype], self.time_steps, self.nearest, dtype)
-        if count and tracking():
-            self._count(x.numel(), nan=nan, out_of_range=out_of_range, underflow=underflow)
-        return r
+    def _kernel_args(self) -> tuple:
+        bank = self.bank
+        return (self.lo.double(), self.hi.double(), self.spec.clamp_below, self.spec.linear, self.function == "relu",
+                bank.size_pos, bank.size_neg, bank.p_lo, bank.p_cap, bank.width_cap, SEGMENT_BITS, bank.start,
+                bank.inv_cell, bank.offset, bank.slope, bank.thresholds, bank.unit, bank.inv_unit, self.e_min,
+                self.time_steps, 0.5 if self.nearest else 0.0, self.spec.nonzero)
 
-    def _codes(self, x: Tensor, count: bool) -> tuple[Tensor, Tensor, Tensor]:
-        """(decoded r, code c, octave e): |r| = c 2^(e-K)."""
-        r = self._encode(x, count)
-        c, e = float_code(r, self.time_steps, self.e_min)
-        return r, c, e
+    def _encode(self, x: Tensor) -> Tensor:
+        dtype = compute_dtype(x.dtype, self.time_steps)
+        out, _, nan, out_of_range, underflow = hg_decode(x, *self._kernel_args())
+        if tracking():
+            self._count(x.numel(), nan=nan, out_of_range=out_of_range, underflow=underflow)
+        return out.to(dtype)
 
     def spikes(self, x: Tensor) -> Tensor:
-        r, c, e = self._codes(x, count=True)
-        weights = torch.exp2((e.unsqueeze(0) - step_numbers(self.time_steps, self.code, r.dim(), r.device)).double())
-        train = digit_planes(c, self.time_steps, self.code).double() * weights * torch.sign(r).double()
-        return train.masked_fill_(torch.isnan(r), math.nan).float()
+        """The train [steps, *x.shape] produced by the neuron's dynamics (gates, sub-neuron, output coder)."""
+        dtype = compute_dtype(x.dtype, self.time_steps)
+        train, nan, out_of_range, underflow = hg_train(x, self.code, *self._kernel_args())
+        if tracking():
+            self._count(x.numel(), nan=nan, out_of_range=out_of_range, underflow=underflow)
+        return train.float()
 
     def spike_count(self, x: Tensor) -> Tensor:
-        r, c, _ = self._codes(x, count=False)
-        return digit_count(c, self.code).masked_fill_(torch.isnan(r), self.steps)
+        _, c, *_ = hg_decode(x, *self._kernel_args())
+        return digit_count(torch.nan_to_num(c, nan=0.0).to(torch.int64), self.code).masked_fill_(
+            torch.isnan(c), self.steps)
 
     # -- calibration ---------------------------------------------------------------------------------------------
     def _observe(self, x: Tensor) -> None:
         if x.numel() == 0:
             return
-        low, high = torch.aminmax(x)
-        if not (bool(torch.isfinite(low)) and bool(torch.isfinite(high))):
-            finite = torch.isfinite(x)
-            low, high = torch.where(finite, x, math.inf).amin(), torch.where(finite, x, -math.inf).amax()
+        finite = torch.isfinite(x)
+        low, high = torch.where(finite, x, math.inf).amin(), torch.where(finite, x, -math.inf).amax()
         torch.minimum(self._obs_min, low.double(), out=self._obs_min)
         torch.maximum(self._obs_max, high.double(), out=self._obs_max)
 
@@ -166,5 +236,4 @@ class HGNeuron(Neuron):
         self.set_range(float(lo), float(hi))
 
     def extra_repr(self) -> str:
-        return f"{self.function!r}, lo={self._lo:.6g}, hi={self._hi:.6g}, n_gates={self.n_gates}, " \
-               + super().extra_repr()
+        return f"{self.function!r}, lo={self._lo:.6g}, hi={self._hi:.6g}, " + super().extra_repr()

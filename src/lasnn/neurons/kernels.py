@@ -9,15 +9,14 @@ differ from eager in its last float32 ulp, which can move a code by one step.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
-from .codes import round_significand
-
-__all__ = ["compile_kernels", "kernels_compiled", "oat_decode", "hg_decode"]
+__all__ = ["compile_kernels", "kernels_compiled", "oat_decode", "hg_decode", "segment_index", "output_octave"]
 
 _compiled: dict[str, Callable[..., tuple[Tensor, ...]]] = {}
 _enabled = os.environ.get("LASNN_COMPILE", "0") == "1"
@@ -54,7 +53,7 @@ def _oat(x: Tensor, theta_nor: Tensor, step_nor: Tensor, step_out: Tensor, top: 
     step = torch.where(gate, step_out, step_nor)
     q = torch.floor(y.abs() / step + 0.5) if nearest else torch.floor(y.abs() / step)
     outlier = gate.sum()
-    if shortcut and (q.numel() == 0 or bool(q.max() <= top)):
+    if shortcut and not bool((~(q <= top)).any()):
         clamped = nan = torch.zeros((), dtype=torch.int64, device=x.device)
     else:
         clamped = ((q > top) & gate).sum()
@@ -68,48 +67,74 @@ def oat_decode(x: Tensor, theta_nor: Tensor, step_nor: Tensor, step_out: Tensor,
     return _dispatch("oat", _oat)(x, theta_nor, step_nor, step_out, top, nearest, dtype, _counting_is_cheap(x))
 
 
-def _hg(x: Tensor, fn: Callable[[Tensor], Tensor], lo: Tensor, hi: Tensor, clamp_below: bool, nonzero: bool,
-        lowest: Tensor, grid: Tensor, fix_underflow: bool, time_steps: int, nearest: bool,
-        dtype: torch.dtype, shortcut: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    y = x.to(dtype)
-    zero = torch.zeros((), dtype=torch.int64, device=x.device)
-    if shortcut and _inside(y, lo if clamp_below else None, hi):
-        xc, nan, out_of_range = y, zero, zero
-    else:
-        xc = torch.clamp(y, lo, hi) if clamp_below else torch.clamp(y, max=hi)
-        nan = torch.isnan(xc).sum()
-        out_of_range = (xc != y).sum() - nan
-    f = fn(xc)
-    if shortcut and not fix_underflow and (f.numel() == 0 or bool(f.abs().amin() >= lowest)):
-        small, underflow = None, zero
-    else:
-        small = f.abs() < lowest
-        if not nonzero:
-            small = small & (f != 0)
-        underflow = small.sum()
-    r = round_significand(f, time_steps, nearest)
-    if fix_underflow and small is not None:
-        a = f.abs() / grid
-        q = torch.floor(a + 0.5) if nearest else torch.floor(a)
-        r = torch.where(small, torch.copysign(q * grid, f), r)
-    return r, nan, out_of_range, underflow
+def _gated_input(y: Tensor, lo: Tensor, hi: Tensor, clamp_below: bool) -> tuple[Tensor, Tensor | None, Tensor, Tensor]:
+    """(input clamped to [lo, hi], mask of inputs below lo that emit nothing (exp) or None, nan, out_of_range)."""
+    below = None if clamp_below else y < lo
+    clamped = torch.clamp(y, lo, hi)
+    nan = torch.isnan(y)
+    moved = clamped != y
+    if below is not None:
+        moved = moved & ~below
+    return clamped, below, nan.sum(), (moved & ~nan).sum()
 
 
-def _inside(y: Tensor, lo: Tensor | None, hi: Tensor) -> bool:
-    """Every element of y lies in [lo, hi] (False if any is NaN); one reduction pass."""
-    if y.numel() == 0:
-        return True
-    low, high = torch.aminmax(y)
-    return bool(high <= hi) and (lo is None or bool(low >= lo))
+def segment_index(a: Tensor, neg: Tensor, size_pos: int, size_neg: int, p_lo: int, p_cap: float, width_cap: float,
+                  bits: int) -> Tensor:
+    """Closed form of the gate cascade: the segment of a = |x| (float64) on its side (x >= 0 first, then x < 0).
 
-
-def hg_decode(x: Tensor, fn: Callable[[Tensor], Tensor], lo: Tensor, hi: Tensor, clamp_below: bool, nonzero: bool,
-              lowest: Tensor, grid: Tensor, fix_underflow: bool, time_steps: int, nearest: bool,
-              dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """(f(x) on the K-bit floating grid, nan, out_of_range, underflow) for x clamped to [lo, hi].
-
-    ``lowest`` = 2^(e_min - 1), the bottom of the lowest octave; below it values use the fixed ``grid`` 2^(e_min - K)
-    (when ``fix_underflow``) and count as underflow.
+    [0, 2^p_lo) is segment 0; binade p in [p_lo, p_cap) holds 2^bits segments read off the top bits of the float
+    pattern; from 2^p_cap up, segments of width ``width_cap``.
     """
-    return _dispatch("hg", _hg)(x, fn, lo, hi, clamp_below, nonzero, lowest, grid, fix_underflow, time_steps, nearest,
-                                dtype, _counting_is_cheap(x))
+    octave = (a.view(torch.int64) >> (52 - bits)) - (((1023 + p_lo) << bits) - 1)
+    idx = torch.where(a < 2.0**p_lo, 0, octave)
+    if math.isfinite(p_cap):
+        uniform = torch.floor((a - 2.0**p_cap) * (1.0 / width_cap)).to(torch.int64) + (1 + ((int(p_cap) - p_lo) << bits))
+        idx = torch.where(a >= 2.0**p_cap, uniform, idx)
+    top = torch.where(neg, size_neg - 1, size_pos - 1)
+    return torch.minimum(idx.clamp_min(0), top) + neg * size_pos
+
+
+def _affine(z: Tensor, linear: bool, relu: bool, args: tuple) -> Tensor:
+    """The sub-neuron stage in closed form: y = a_i + g_i j, j = floor((|x| - b_i) 2^K / h_i) (or x / relu(x))."""
+    if linear:
+        return torch.where(z < 0, 0.0, z) if relu else z
+    size_pos, size_neg, p_lo, p_cap, width_cap, bits, start, inv_cell, offset, slope, time_steps = args
+    a = z.abs()
+    idx = segment_index(a, z < 0, size_pos, size_neg, p_lo, p_cap, width_cap, bits)
+    j = torch.floor((a - start[idx]) * inv_cell[idx]).clamp_(0.0, 2.0**time_steps - 1)
+    return offset[idx] + slope[idx] * j
+
+
+def output_octave(a: Tensor, thresholds: Tensor, e_min: int) -> Tensor:
+    """Closed form of the output coder's octave gates: the index e - e_min of the first threshold T_e > a."""
+    top = thresholds.numel() - 1
+    e = (((a.view(torch.int64) >> 52) & 0x7FF) - (1022 + e_min)).clamp_(0, top)
+    return (e + (a >= thresholds[e]).to(torch.int64)).clamp_max_(top)
+
+
+def _hg(x: Tensor, lo: Tensor, hi: Tensor, clamp_below: bool, linear: bool, relu: bool, size_pos: int, size_neg: int,
+        p_lo: int, p_cap: float, width_cap: float, bits: int, start: Tensor, inv_cell: Tensor, offset: Tensor,
+        slope: Tensor, thresholds: Tensor, unit: Tensor, inv_unit: Tensor, e_min: int, time_steps: int, half: float,
+        nonzero: bool) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    z, below, nan, out_of_range = _gated_input(x.double(), lo, hi, clamp_below)
+    y = _affine(z, linear, relu, (size_pos, size_neg, p_lo, p_cap, width_cap, bits, start, inv_cell, offset, slope,
+                                  time_steps))
+    a = y.abs()
+    e = output_octave(a, thresholds, e_min)
+    c = torch.floor(a * inv_unit[e] + half).clamp_max_(2.0**time_steps - 1)
+    out = torch.copysign(c * unit[e], y)
+    small = a < 2.0 ** (e_min - 1)
+    if not nonzero:
+        small = small & (a != 0)
+    if below is not None:
+        out, c, small = torch.where(below, 0.0, out), torch.where(below, 0.0, c), small | below
+    return out, c, nan, out_of_range, small.sum()
+
+
+def hg_decode(x: Tensor, *args: object) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """(decoded output (float64), its integer code c, nan, out_of_range, underflow) of an HG neuron in closed form.
+
+    ``args``: the neuron's constants (``HGNeuron._kernel_args``). No function of x is evaluated: gates are bit fields
+    and comparisons, sub-neurons floors and fixed weights, the output the floor of |y| 2^(K-e) + 1/2.
+    """
+    return _dispatch("hg", _hg)(x, *args)

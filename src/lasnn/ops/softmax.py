@@ -1,8 +1,10 @@
 """Spike-equivalent softmax over one axis.
 
-    m = max of the unmasked scores of the row,  ê = HG_exp(s - m),  r̂ = HG_recip(sum ê),
+    m = winner of a tournament over the unmasked scores of the row,  ê = HG_exp(s - m),  r̂ = HG_recip(sum ê),
     P̂ = prob(ê ⊙ r̂)
 
+The row's shift m comes from a winner-take-all tournament of comparator neurons: each node compares its two inputs
+(a threshold neuron on a - b) and gates the winner through, over log2(n) rounds; no reduction op is involved.
 The row sum is linear (synaptic), ``ê ⊙ r̂`` is a spike product and ``prob`` (HG identity on [0, 1])
 is the neuron that emits P̂. Masked positions are gated off: they add nothing to the row sum and
 emit no spikes.
@@ -60,16 +62,30 @@ def _keep_mask(scores: Tensor, mask: Tensor | None) -> Tensor:
     return keep & ~(mask <= torch.finfo(mask.dtype).min / 2)
 
 
+def tournament_winner(s: Tensor, keep: Tensor) -> Tensor:
+    """The largest kept entry of each row of ``s`` (last axis, keepdim), 0 for a row with none kept.
+
+    A winner-take-all tournament: masked entries enter as -inf (gated off), and each round pairs neighbours and lets
+    a comparator pass the larger one (``a >= b`` gates a, else b; a NaN always passes, so it is never hidden),
+    halving the row until one entry is left.
+    """
+    x = torch.where(keep, s, float("-inf"))
+    while x.shape[-1] > 1:
+        if x.shape[-1] % 2:
+            x = torch.cat([x, torch.full_like(x[..., :1], float("-inf"))], dim=-1)
+        a, b = x[..., 0::2], x[..., 1::2]
+        x = torch.where((a >= b) | torch.isnan(a), a, b)
+    return torch.where(x == float("-inf"), 0.0, x)
+
+
 def _shifted_scores(scores: Tensor, mask: Tensor | None, dim: int) -> tuple[Tensor, Tensor]:
-    """(x, keep) with the softmax axis moved last: x = s (+ additive mask) - row max, 0 where masked."""
+    """(x, keep) with the softmax axis moved last: x = s (+ additive mask) - tournament winner, 0 where masked."""
     s = scores.to(WORK_DTYPE)
     if mask is not None and mask.dtype != torch.bool:
         s = s + mask.to(WORK_DTYPE)
     keep = _keep_mask(scores, mask).expand(scores.shape).movedim(dim, -1)
     s = s.movedim(dim, -1)
-    row_max = s.masked_fill(~keep, float("-inf")).amax(-1, keepdim=True)
-    row_max = row_max.masked_fill(row_max == float("-inf"), 0.0)
-    return (s - row_max).masked_fill(~keep, 0.0), keep
+    return torch.where(keep, s - tournament_winner(s, keep), 0.0), keep
 
 
 def _reciprocal_input(total: Tensor) -> Tensor:

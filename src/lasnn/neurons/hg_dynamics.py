@@ -1,0 +1,80 @@
+"""Temporal mode of the HG neuron: the gates, the sub-neuron and the output coder run step by step on the membrane.
+
+Every operation on the input is a comparison with a constant, a subtraction, a selection of a constant by a gate, or
+a spike times a fixed weight; the closed forms in ``kernels`` compute the same codes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from .codes import digit_planes
+from .kernels import _gated_input
+
+
+def _fire(v: Tensor, time_steps: int) -> tuple[list[Tensor], Tensor]:
+    """MT dynamics on a membrane v in units of its smallest threshold: at step t fire if v >= 2^(K-t), subtract it.
+    Returns the K spikes (bool, most significant first) and their code sum_t z_t 2^(K-t) (float64)."""
+    spikes, code = [], torch.zeros_like(v)
+    for t in range(1, time_steps + 1):
+        weight = 2.0 ** (time_steps - t)
+        z = v >= weight
+        v = v - z * weight
+        code = code + z * weight
+        spikes.append(z)
+    return spikes, code
+
+
+def _gate_cascade(a: Tensor, neg: Tensor, start: Tensor, size_pos: int) -> Tensor:
+    """Segment of a = |x| on its side: the number of segment starts <= a, minus one (threshold comparisons)."""
+    pos = torch.bucketize(a, start[:size_pos], right=True) - 1
+    if start.numel() == size_pos:
+        return pos
+    neg_idx = torch.bucketize(a, start[size_pos:], right=True) - 1 + size_pos
+    return torch.where(neg, neg_idx, pos)
+
+
+def _sub_neuron(z: Tensor, size_pos: int, start: Tensor, inv_cell: Tensor, offset: Tensor, slope: Tensor,
+                time_steps: int) -> Tensor:
+    """The routed MT sub-neuron codes (|x| - b_i) 2^K / h_i; its spikes weigh g_i 2^(K-t) on a compartment with
+    bias a_i, which integrates y = a_i + g_i j."""
+    a = z.abs()
+    idx = _gate_cascade(a, z < 0, start, size_pos)
+    spikes, _ = _fire((a - start[idx]) * inv_cell[idx], time_steps)
+    g = slope[idx]
+    compartment = torch.zeros_like(a)
+    for t, spike in enumerate(spikes, start=1):
+        compartment = compartment + spike * (g * 2.0 ** (time_steps - t))
+    return offset[idx] + compartment
+
+
+def hg_train(x: Tensor, code: str, lo: Tensor, hi: Tensor, clamp_below: bool, linear: bool, relu: bool,
+             size_pos: int, size_neg: int, p_lo: int, p_cap: float, width_cap: float, bits: int, start: Tensor,
+             inv_cell: Tensor, offset: Tensor, slope: Tensor, thresholds: Tensor, unit: Tensor, inv_unit: Tensor,
+             e_min: int, time_steps: int, half: float, nonzero: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """(train [steps, *x.shape] float64, nan, out_of_range, underflow) of an HG neuron (see ``HGNeuron``)."""
+    z, below, nan, out_of_range = _gated_input(x.double(), lo, hi, clamp_below)
+    if linear:
+        y = torch.where(z < 0, 0.0, z) if relu else z
+    else:
+        y = _sub_neuron(z, size_pos, start, inv_cell, offset, slope, time_steps)
+    a = y.abs()
+    e = (torch.bucketize(a, thresholds, right=True)).clamp_max_(thresholds.numel() - 1)
+    spikes, c = _fire(a * inv_unit[e] + half, time_steps)
+    weight = torch.where(y < 0, -unit[e], unit[e])
+    if code == "binary":
+        train = torch.stack([spike * (weight * 2.0 ** (time_steps - t)) for t, spike in enumerate(spikes, start=1)])
+    else:
+        digits = digit_planes(c.to(torch.int64), time_steps, code)
+        scale = torch.tensor([2.0 ** (time_steps - t) for t in range(time_steps + 1)], dtype=torch.float64,
+                             device=x.device).view(-1, *([1] * x.dim()))
+        train = digits * scale * weight
+    small = a < 2.0 ** (e_min - 1)
+    if not nonzero:
+        small = small & (a != 0)
+    if below is not None:
+        train, small = torch.where(below, 0.0, train), small | below
+    return train.masked_fill_(torch.isnan(z), math.nan), nan, out_of_range, small.sum()
