@@ -16,12 +16,20 @@ IDENTITY = "identity"
 
 
 def is_activation_module(module: nn.Module) -> bool:
-    return type(module).__module__ in ACTIVATION_MODULE_NAMESPACES and not any(True for _ in module.parameters())
+    """A parameter-free module of torch's or transformers' activations, or any other parameter-free module that
+    computes one of the HG functions element-wise (verified by probing, e.g. a user's ``x * torch.sigmoid(x)``)."""
+    if any(True for _ in module.parameters()) or any(True for _ in module.children()):
+        return False
+    if type(module).__module__ in ACTIVATION_MODULE_NAMESPACES:
+        return True
+    return activation_function(module) not in (None, IDENTITY)
 
 
 def activation_function(module: nn.Module) -> str | None:
     """The name of the HG function that ``module`` computes (probed on [-8, 8]), ``"identity"``, or None."""
     x = torch.linspace(-8.0, 8.0, 2001)
+    if not callable(getattr(module, "forward", None)):
+        return None
     try:
         with torch.no_grad():
             y = module(x)

@@ -18,6 +18,7 @@ import torch.nn as nn
 
 from ..neurons import HGNeuron
 from ..ops import spike_product, spike_product_steps, spiking_activation
+from .activations import IDENTITY, activation_function
 from .probing import probe_agrees
 from .sites import SiteEncoder
 from .state import ConversionState, Mode
@@ -43,7 +44,10 @@ def _computes(module: nn.Module, first: nn.Linear, structure: Callable[[torch.Te
 def is_gated_mlp(module: nn.Module) -> bool:
     """True if ``module(x) == down_proj(act_fn(gate_proj(x)) * up_proj(x))``."""
     parts = [getattr(module, name, None) for name in ("gate_proj", "up_proj", "down_proj")]
-    if not all(isinstance(part, _LINEAR_TYPES) for part in parts) or not isinstance(getattr(module, "act_fn", None), nn.Module):
+    act_fn = getattr(module, "act_fn", None)
+    if not all(isinstance(part, _LINEAR_TYPES) for part in parts) or not isinstance(act_fn, nn.Module):
+        return False
+    if activation_function(act_fn) in (None, IDENTITY):
         return False
     gate, up, down = parts
     return _computes(module, gate, lambda x: down(module.act_fn(gate(x)) * up(x)))

@@ -12,20 +12,8 @@ import torch
 from torch import Tensor
 
 from .codes import digit_planes
+from .dynamics import fire
 from .kernels import _gated_input
-
-
-def _fire(v: Tensor, time_steps: int) -> tuple[list[Tensor], Tensor]:
-    """MT dynamics on a membrane v in units of its smallest threshold: at step t fire if v >= 2^(K-t), subtract it.
-    Returns the K spikes (bool, most significant first) and their code sum_t z_t 2^(K-t) (float64)."""
-    spikes, code = [], torch.zeros_like(v)
-    for t in range(1, time_steps + 1):
-        weight = 2.0 ** (time_steps - t)
-        z = v >= weight
-        v = v - z * weight
-        code = code + z * weight
-        spikes.append(z)
-    return spikes, code
 
 
 def _gate_cascade(a: Tensor, neg: Tensor, start: Tensor, size_pos: int) -> Tensor:
@@ -43,7 +31,7 @@ def _sub_neuron(z: Tensor, size_pos: int, start: Tensor, inv_cell: Tensor, offse
     bias a_i, which integrates y = a_i + g_i j."""
     a = z.abs()
     idx = _gate_cascade(a, z < 0, start, size_pos)
-    spikes, _ = _fire((a - start[idx]) * inv_cell[idx], time_steps)
+    spikes, _ = fire((a - start[idx]) * inv_cell[idx], time_steps)
     g = slope[idx]
     compartment = torch.zeros_like(a)
     for t, spike in enumerate(spikes, start=1):
@@ -63,7 +51,7 @@ def hg_train(x: Tensor, code: str, lo: Tensor, hi: Tensor, clamp_below: bool, li
         y = _sub_neuron(z, size_pos, start, inv_cell, offset, slope, time_steps)
     a = y.abs()
     e = (torch.bucketize(a, thresholds, right=True)).clamp_max_(thresholds.numel() - 1)
-    spikes, c = _fire(a * inv_unit[e] + half, time_steps)
+    spikes, c = fire(a * inv_unit[e] + half, time_steps)
     weight = torch.where(y < 0, -unit[e], unit[e])
     if code == "binary":
         train = torch.stack([spike * (weight * 2.0 ** (time_steps - t)) for t, spike in enumerate(spikes, start=1)])

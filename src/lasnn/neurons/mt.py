@@ -10,6 +10,7 @@ from torch import Tensor
 from .base import Neuron, check_positive, compute_dtype, pow2, significand_bits, tracking
 from .calibration import finite_abs_max
 from .codes import code_steps, digit_count, digit_planes, fixed_code, round_up_significand, step_numbers
+from .dynamics import fire
 
 __all__ = ["MTNeuron"]
 
@@ -32,12 +33,34 @@ def encode_fixed(neuron: Neuron, a: Tensor, step: Tensor, gate: Tensor | None = 
     return q.clamp_max_(top)
 
 
-def spike_train(y: Tensor, q: Tensor, scale: Tensor, time_steps: int, code: str = "binary") -> Tensor:
-    """Float32 train sign(y) digit_{K-t}(q) scale 2^-t, t = 1..K ("binary") or 0..K ("naf"), scale: tau per element
-    or broadcastable; NaN y gives NaN at every step."""
-    c = torch.nan_to_num(q, nan=float(2**time_steps - 1)).to(torch.int64)
-    w = torch.exp2(-step_numbers(time_steps, code, y.dim(), y.device).to(y.dtype))
-    train = digit_planes(c, time_steps, code).to(y.dtype) * w * scale * torch.sign(y)
+def membrane_train(neuron: Neuron, y: Tensor, a: Tensor, step: Tensor, gate: Tensor | None = None) -> Tensor:
+    """The train of an MT code of a = |y| on the grid ``step`` (per element or broadcastable), run as dynamics.
+
+    The membrane, in units of the step, starts at a / step (+ 1/2 for "nearest") and at step t = 1..K fires when it
+    reaches 2^(K-t), subtracting it (``dynamics.fire``): its code is min(R(a / step), 2^K - 1), the closed form of
+    `encode_fixed`. Binary spikes weigh sign(y) step 2^(K-t); with code="naf" the code's signed digits are spiked
+    instead (steps t = 0..K). Counts elements, NaN, clamped codes and (with an OAT ``gate``) outliers; NaN y gives NaN
+    at every step. Float32.
+    """
+    time_steps = neuron.time_steps
+    membrane = a / step
+    if neuron.nearest:
+        membrane = membrane + 0.5
+    if tracking():
+        over = membrane >= 2.0**time_steps
+        counts = {"nan": torch.count_nonzero(torch.isnan(membrane))}
+        if gate is None:
+            counts["clamped"] = torch.count_nonzero(over)
+        else:
+            counts.update(clamped=torch.count_nonzero(over & gate), outlier=torch.count_nonzero(gate))
+        neuron._count(membrane.numel(), **counts)
+    spikes, code = fire(membrane.double(), time_steps)
+    unit = torch.where(y < 0, -step, step).double()
+    if neuron.code == "binary":
+        train = torch.stack([z * (unit * 2.0 ** (time_steps - t)) for t, z in enumerate(spikes, start=1)])
+    else:
+        weights = torch.exp2(time_steps - step_numbers(time_steps, "naf", y.dim(), y.device).double())
+        train = digit_planes(code.to(torch.int64), time_steps, "naf") * weights * unit
     return train.masked_fill_(torch.isnan(y), math.nan).float()
 
 
@@ -80,8 +103,7 @@ class MTNeuron(Neuron):
 
     def spikes(self, x: Tensor) -> Tensor:
         y = x.to(compute_dtype(x.dtype, self.time_steps))
-        q = encode_fixed(self, y.abs(), self._step)
-        return spike_train(y, q, self.tau.to(y.dtype), self.time_steps, self.code)
+        return membrane_train(self, y, y.abs(), self._step.to(y.dtype))
 
     def spike_count(self, x: Tensor) -> Tensor:
         a = x.to(compute_dtype(x.dtype, self.time_steps)).abs()

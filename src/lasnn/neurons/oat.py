@@ -9,7 +9,7 @@ from .base import Neuron, check_positive, compute_dtype, pow2, significand_bits,
 from .calibration import HIST_SIZE, finite_abs_max, histogram_update, oat_thresholds
 from .codes import fixed_code
 from .kernels import oat_decode
-from .mt import code_count, encode_fixed, spike_train
+from .mt import code_count, membrane_train
 
 __all__ = ["OATNeuron"]
 
@@ -85,8 +85,7 @@ class OATNeuron(Neuron):
     def spikes(self, x: Tensor) -> Tensor:
         self._require_calibrated()
         y, a, gate, step = self._route(x)
-        q = encode_fixed(self, a, step, gate)
-        return spike_train(y, q, step * 2**self.time_steps, self.time_steps, self.code)
+        return membrane_train(self, y, a, step, gate)
 
     def spike_count(self, x: Tensor) -> Tensor:
         self._require_calibrated()
