@@ -87,7 +87,7 @@ def segment_index(a: Tensor, neg: Tensor, size_pos: int, size_neg: int, p_lo: in
     """
     octave = (a.view(torch.int64) >> (52 - bits)) - (((1023 + p_lo) << bits) - 1)
     idx = torch.where(a < 2.0**p_lo, 0, octave)
-    if math.isfinite(p_cap):
+    if p_cap < 4096:  # capped widths (p_cap is +inf otherwise)
         uniform = torch.floor((a - 2.0**p_cap) * (1.0 / width_cap)).to(torch.int64) + (1 + ((int(p_cap) - p_lo) << bits))
         idx = torch.where(a >= 2.0**p_cap, uniform, idx)
     top = torch.where(neg, size_neg - 1, size_pos - 1)
