@@ -31,13 +31,14 @@ def _octave(v: float) -> int:
 class Bank:
     """Everything an HG neuron computes with, fixed when it is built (host scalars and float64 tables).
 
-    Input stage: per side (x >= 0 first, then x < 0) the segment starts, inverse cell widths 2^K / h, line offsets
+    Input stage: per side (x >= 0 first, then x < 0; ``side`` entries each, the shorter padded, ``segments`` real in
+    all) the segment starts, inverse cell widths 2^K / h, line offsets
     and slopes; p_lo, p_cap, width_cap describe the grid (see ``hg_tables``). Output coder: octave thresholds
-    T_e = 2^e - (half) 2^(e-K) for e = e_min..e_max, and the units 2^(e-K) and their inverses.
+    T_e = 2^e - (half) 2^(e-K) for e = e_min..e_max, the units 2^(e-K) and the octave gains 2^-e.
     """
 
-    size_pos: int
-    size_neg: int
+    side: int
+    segments: int
     p_lo: int
     p_cap: float
     width_cap: float
@@ -47,7 +48,12 @@ class Bank:
     slope: Tensor
     thresholds: Tensor
     unit: Tensor
-    inv_unit: Tensor
+    inv_octave: Tensor
+
+    def tables(self, dtype: torch.dtype) -> tuple[Tensor, ...]:
+        """The tables in a compute dtype (the slopes rounded to its significand: g j stays exact in float64)."""
+        return tuple(t.to(dtype) for t in (self.start, self.inv_cell, self.offset, self.slope, self.thresholds,
+                                            self.unit, self.inv_octave))
 
 
 class HGNeuron(Neuron):
@@ -88,6 +94,7 @@ class HGNeuron(Neuron):
         self.register_buffer("_obs_min", torch.full((), math.inf, dtype=torch.float64), persistent=False)
         self.register_buffer("_obs_max", torch.full((), -math.inf, dtype=torch.float64), persistent=False)
         self._bank: Bank | None = None
+        self._tables: dict[torch.dtype, tuple[Tensor, ...]] = {}
         default_lo, default_hi = self.spec.default_range
         self.set_range(default_lo if lo is None else lo, default_hi if hi is None else hi)
 
@@ -108,6 +115,7 @@ class HGNeuron(Neuron):
         self._lo, self._hi = float(self.lo), float(self.hi)
         self._set_octaves()
         self._bank = None
+        self._tables = {}
 
     def _set_octaves(self) -> None:
         """Octaves e_min..e_max of |f| on [lo, hi] (f evaluated at the piece ends, float64, build time)."""
@@ -137,30 +145,31 @@ class HGNeuron(Neuron):
 
     def _build_bank(self) -> Bank:
         device = self._counts.device
-        empty = torch.zeros(0, dtype=torch.float64)
-        tables: list[list[Tensor]] = [[empty], [empty], [empty], [empty]]
-        sizes, grid = [0, 0], (0, math.inf, math.inf)
-        if not self.spec.linear:
-            for s, side in enumerate(self._sides()):
-                if side is None:
-                    continue
-                sizes[s] = side.size
-                grid = (side.p_lo, side.p_cap, side.width_cap)
-                for column, values in zip(tables, (side.start, side.inv_cell, side.offset, side.slope)):
-                    column.append(values)
+        pos, neg = (None, None) if self.spec.linear else self._sides()
+        real = [t for t in (pos, neg) if t is not None]
+        side = max((t.size for t in real), default=0)
+        columns: list[list[Tensor]] = [[], [], [], []]
+        for table in (pos, neg) if neg is not None else (pos,):
+            filled = table.size if table is not None else 0
+            padding = (math.inf, 0.0, 0.0, 0.0)  # starts past every input: never routed to
+            values = (table.start, table.inv_cell, table.offset, table.slope) if table is not None else ((),) * 4
+            for column, value, pad in zip(columns, values, padding):
+                column.append(torch.cat([torch.as_tensor(value, dtype=torch.float64),
+                                         torch.full((side - filled,), pad, dtype=torch.float64)]))
+        grid = (real[0].p_lo, real[0].p_cap, real[0].width_cap) if real else (0, math.inf, math.inf)
         k = self.time_steps
         e = torch.arange(self.e_min, self.e_max + 1, dtype=torch.float64)
         half = 2.0 ** -(k + 1) if self.nearest else 0.0
-        start, inv_cell, offset, slope = (torch.cat(c).to(device) for c in tables)
-        return Bank(sizes[0], sizes[1], *grid, start, inv_cell, offset, slope,
+        start, inv_cell, offset, slope = (torch.cat(c).to(device) for c in columns)
+        return Bank(side, sum(t.size for t in real), *grid, start, inv_cell, offset, slope,
                     thresholds=(torch.exp2(e) * (1 - half)).to(device), unit=torch.exp2(e - k).to(device),
-                    inv_unit=torch.exp2(k - e).to(device))
+                    inv_octave=torch.exp2(-e).to(device))
 
     @property
     def n_gates(self) -> int:
         """Sub-neurons behind the gate cascade (segments of the input; 1 for identity / relu)."""
         bank = self.bank
-        return max(1, bank.size_pos + bank.size_neg)
+        return max(1, bank.segments)
 
     @property
     def range(self) -> tuple[float, float]:
@@ -168,23 +177,26 @@ class HGNeuron(Neuron):
         return self._lo, self._hi
 
     def _apply(self, fn, recurse: bool = True):  # noqa: ANN001, ANN202
-        self._bank = None  # tables follow the neuron to its new device on the next use
+        self._bank, self._tables = None, {}  # tables follow the neuron to its new device on the next use
         return super()._apply(fn, recurse)
 
     # -- encoding ------------------------------------------------------------------------------------------------
     def _exact(self, x: Tensor) -> Tensor:
         return self.spec.fn(x.to(compute_dtype(x.dtype, self.time_steps))).to(x.dtype)
 
-    def _kernel_args(self) -> tuple:
+    def _kernel_args(self, dtype: torch.dtype) -> tuple:
         bank = self.bank
-        return (self.lo.double(), self.hi.double(), self.spec.clamp_below, self.spec.linear, self.function == "relu",
-                bank.size_pos, bank.size_neg, bank.p_lo, bank.p_cap, bank.width_cap, SEGMENT_BITS, bank.start,
-                bank.inv_cell, bank.offset, bank.slope, bank.thresholds, bank.unit, bank.inv_unit, self.e_min,
+        if dtype not in self._tables:
+            self._tables[dtype] = (self.lo.to(dtype), self.hi.to(dtype), *bank.tables(dtype))
+        lo, hi, start, inv_cell, offset, slope, thresholds, unit, inv_octave = self._tables[dtype]
+        return (dtype, lo, hi, self.spec.clamp_below, self.spec.linear,
+                self.function == "relu", bank.side, bank.p_lo, bank.p_cap, bank.width_cap,
+                SEGMENT_BITS, start, inv_cell, offset, slope, thresholds, unit, inv_octave, self.e_min,
                 self.time_steps, 0.5 if self.nearest else 0.0, self.spec.nonzero)
 
     def _encode(self, x: Tensor) -> Tensor:
         dtype = compute_dtype(x.dtype, self.time_steps)
-        out, _, nan, out_of_range, underflow = hg_decode(x, *self._kernel_args())
+        out, _, nan, out_of_range, underflow = hg_decode(x, *self._kernel_args(dtype))
         if tracking():
             self._count(x.numel(), nan=nan, out_of_range=out_of_range, underflow=underflow)
         return out.to(dtype)
@@ -192,13 +204,13 @@ class HGNeuron(Neuron):
     def spikes(self, x: Tensor) -> Tensor:
         """The train [steps, *x.shape] produced by the neuron's dynamics (gates, sub-neuron, output coder)."""
         dtype = compute_dtype(x.dtype, self.time_steps)
-        train, nan, out_of_range, underflow = hg_train(x, self.code, *self._kernel_args())
+        train, nan, out_of_range, underflow = hg_train(x, self.code, *self._kernel_args(dtype))
         if tracking():
             self._count(x.numel(), nan=nan, out_of_range=out_of_range, underflow=underflow)
         return train.float()
 
     def spike_count(self, x: Tensor) -> Tensor:
-        _, c, *_ = hg_decode(x, *self._kernel_args())
+        _, c, *_ = hg_decode(x, *self._kernel_args(compute_dtype(x.dtype, self.time_steps)))
         return digit_count(torch.nan_to_num(c, nan=0.0).to(torch.int64), self.code).masked_fill_(
             torch.isnan(c), self.steps)
 

@@ -13,46 +13,48 @@ from torch import Tensor
 
 from .codes import digit_planes
 from .dynamics import fire
-from .kernels import _gated_input
+from .kernels import _gated_input, output_membrane
 
 
-def _gate_cascade(a: Tensor, neg: Tensor, start: Tensor, size_pos: int) -> Tensor:
-    """Segment of a = |x| on its side: the number of segment starts <= a, minus one (threshold comparisons)."""
-    pos = torch.bucketize(a, start[:size_pos], right=True) - 1
-    if start.numel() == size_pos:
+def _gate_cascade(a: Tensor, neg: Tensor, start: Tensor, side: int) -> Tensor:
+    """Segment of a = |x| on its side (``side`` segments each): the number of the side's segment starts <= a, minus
+    one (threshold comparisons)."""
+    pos = torch.bucketize(a, start[:side], right=True) - 1
+    if start.numel() == side:
         return pos
-    neg_idx = torch.bucketize(a, start[size_pos:], right=True) - 1 + size_pos
-    return torch.where(neg, neg_idx, pos)
+    return torch.where(neg, torch.bucketize(a, start[side:], right=True) - 1 + side, pos)
 
 
-def _sub_neuron(z: Tensor, size_pos: int, start: Tensor, inv_cell: Tensor, offset: Tensor, slope: Tensor,
+def _sub_neuron(z: Tensor, side: int, start: Tensor, inv_cell: Tensor, offset: Tensor, slope: Tensor,
                 time_steps: int) -> Tensor:
     """The routed MT sub-neuron codes (|x| - b_i) 2^K / h_i; its spikes weigh g_i 2^(K-t) on a compartment with
     bias a_i, which integrates y = a_i + g_i j."""
     a = z.abs()
-    idx = _gate_cascade(a, z < 0, start, size_pos)
-    spikes, _ = fire((a - start[idx]) * inv_cell[idx], time_steps)
-    g = slope[idx]
-    compartment = torch.zeros_like(a)
+    idx = _gate_cascade(a, z < 0, start, side)
+    spikes, _ = fire(((a - start[idx]) * inv_cell[idx]).double(), time_steps)
+    g = slope[idx].double()
+    compartment = torch.zeros_like(g)
     for t, spike in enumerate(spikes, start=1):
         compartment = compartment + spike * (g * 2.0 ** (time_steps - t))
-    return offset[idx] + compartment
+    return offset[idx] + compartment.to(a.dtype)
 
 
-def hg_train(x: Tensor, code: str, lo: Tensor, hi: Tensor, clamp_below: bool, linear: bool, relu: bool,
-             size_pos: int, size_neg: int, p_lo: int, p_cap: float, width_cap: float, bits: int, start: Tensor,
-             inv_cell: Tensor, offset: Tensor, slope: Tensor, thresholds: Tensor, unit: Tensor, inv_unit: Tensor,
-             e_min: int, time_steps: int, half: float, nonzero: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """(train [steps, *x.shape] float64, nan, out_of_range, underflow) of an HG neuron (see ``HGNeuron``)."""
-    z, below, nan, out_of_range = _gated_input(x.double(), lo, hi, clamp_below)
+def hg_train(x: Tensor, code: str, dtype: torch.dtype, lo: Tensor, hi: Tensor, clamp_below: bool, linear: bool,
+             relu: bool, side: int, p_lo: int, p_cap: float, width_cap: float, bits: int,
+             start: Tensor, inv_cell: Tensor, offset: Tensor, slope: Tensor, thresholds: Tensor, unit: Tensor,
+             inv_octave: Tensor, e_min: int, time_steps: int, half: float,
+             nonzero: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """(train [steps, *x.shape] float64, nan, out_of_range, underflow) of an HG neuron (see ``HGNeuron``): the
+    membranes run in the compute ``dtype``, the compartment accumulates its exact weights in float64."""
+    z, below, nan, out_of_range = _gated_input(x.to(dtype), lo, hi, clamp_below)
     if linear:
         y = torch.where(z < 0, 0.0, z) if relu else z
     else:
-        y = _sub_neuron(z, size_pos, start, inv_cell, offset, slope, time_steps)
+        y = _sub_neuron(z, side, start, inv_cell, offset, slope, time_steps)
     a = y.abs()
     e = (torch.bucketize(a, thresholds, right=True)).clamp_max_(thresholds.numel() - 1)
-    spikes, c = fire(a * inv_unit[e] + half, time_steps)
-    weight = torch.where(y < 0, -unit[e], unit[e])
+    spikes, c = fire(output_membrane(a, e, inv_octave, time_steps, half).double(), time_steps)
+    weight = torch.where(y < 0, -unit[e], unit[e]).double()
     if code == "binary":
         train = torch.stack([spike * (weight * 2.0 ** (time_steps - t)) for t, spike in enumerate(spikes, start=1)])
     else:

@@ -47,9 +47,10 @@ class SideTable:
 
 
 def lowest_binade(a_min: float, a_max: float, depth: int) -> int:
-    """p_lo: the binade of a_min > 0, else ``depth`` binades below the top one (never above the top)."""
+    """p_lo: the binade of a_min > 0, else ``depth`` binades below the top one (never above the top, nor below the
+    lowest normal float32 binade 2^-126)."""
     p_top = binade(a_max)
-    return min(p_top, binade(a_min)) if a_min > 0 else p_top - depth
+    return max(-126, min(p_top, binade(a_min)) if a_min > 0 else p_top - depth)
 
 
 def binade(v: float) -> int:

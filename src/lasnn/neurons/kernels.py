@@ -9,14 +9,14 @@ differ from eager in its last float32 ulp, which can move a code by one step.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
-__all__ = ["compile_kernels", "kernels_compiled", "oat_decode", "hg_decode", "segment_index", "output_octave"]
+__all__ = ["compile_kernels", "kernels_compiled", "oat_decode", "hg_decode", "segment_index", "output_octave",
+           "output_membrane", "FLOAT_LAYOUT"]
 
 _compiled: dict[str, Callable[..., tuple[Tensor, ...]]] = {}
 _enabled = os.environ.get("LASNN_COMPILE", "0") == "1"
@@ -78,50 +78,60 @@ def _gated_input(y: Tensor, lo: Tensor, hi: Tensor, clamp_below: bool) -> tuple[
     return clamped, below, nan.sum(), (moved & ~nan).sum()
 
 
-def segment_index(a: Tensor, neg: Tensor, size_pos: int, size_neg: int, p_lo: int, p_cap: float, width_cap: float,
-                  bits: int) -> Tensor:
-    """Closed form of the gate cascade: the segment of a = |x| (float64) on its side (x >= 0 first, then x < 0).
+#: per float dtype: (integer view dtype, significand bits, exponent mask, frexp exponent offset)
+FLOAT_LAYOUT = {torch.float32: (torch.int32, 23, 0xFF, 126), torch.float64: (torch.int64, 52, 0x7FF, 1022)}
+
+
+def segment_index(a: Tensor, neg: Tensor, side: int, p_lo: int, p_cap: float, width_cap: float, bits: int) -> Tensor:
+    """Closed form of the gate cascade: the segment of a = |x| (float32/64), offset by ``side`` for x < 0 (both sign
+    sides hold ``side`` segments).
 
     [0, 2^p_lo) is segment 0; binade p in [p_lo, p_cap) holds 2^bits segments read off the top bits of the float
     pattern; from 2^p_cap up, segments of width ``width_cap``.
     """
-    octave = (a.view(torch.int64) >> (52 - bits)) - (((1023 + p_lo) << bits) - 1)
-    idx = torch.where(a < 2.0**p_lo, 0, octave)
+    itype, significand, _, offset = FLOAT_LAYOUT[a.dtype]
+    idx = (a.view(itype) >> (significand - bits)) - (((offset + 1 + p_lo) << bits) - 1)
+    idx = torch.where(a < 2.0**p_lo, 0, idx)
     if p_cap < 4096:  # capped widths (p_cap is +inf otherwise)
-        uniform = torch.floor((a - 2.0**p_cap) * (1.0 / width_cap)).to(torch.int64) + (1 + ((int(p_cap) - p_lo) << bits))
+        uniform = torch.floor((a - 2.0**p_cap) * (1.0 / width_cap)).to(itype) + (1 + ((int(p_cap) - p_lo) << bits))
         idx = torch.where(a >= 2.0**p_cap, uniform, idx)
-    top = torch.where(neg, size_neg - 1, size_pos - 1)
-    return torch.minimum(idx.clamp_min(0), top) + neg * size_pos
+    idx = idx.clamp_(0, side - 1)
+    return torch.where(neg, idx + side, idx)
 
 
 def _affine(z: Tensor, linear: bool, relu: bool, args: tuple) -> Tensor:
     """The sub-neuron stage in closed form: y = a_i + g_i j, j = floor((|x| - b_i) 2^K / h_i) (or x / relu(x))."""
     if linear:
         return torch.where(z < 0, 0.0, z) if relu else z
-    size_pos, size_neg, p_lo, p_cap, width_cap, bits, start, inv_cell, offset, slope, time_steps = args
+    side, p_lo, p_cap, width_cap, bits, start, inv_cell, offset, slope, time_steps = args
     a = z.abs()
-    idx = segment_index(a, z < 0, size_pos, size_neg, p_lo, p_cap, width_cap, bits)
+    idx = segment_index(a, z < 0, side, p_lo, p_cap, width_cap, bits)
     j = torch.floor((a - start[idx]) * inv_cell[idx]).clamp_(0.0, 2.0**time_steps - 1)
     return offset[idx] + slope[idx] * j
 
 
 def output_octave(a: Tensor, thresholds: Tensor, e_min: int) -> Tensor:
     """Closed form of the output coder's octave gates: the index e - e_min of the first threshold T_e > a."""
+    itype, significand, mask, offset = FLOAT_LAYOUT[a.dtype]
     top = thresholds.numel() - 1
-    e = (((a.view(torch.int64) >> 52) & 0x7FF) - (1022 + e_min)).clamp_(0, top)
-    return (e + (a >= thresholds[e]).to(torch.int64)).clamp_max_(top)
+    e = (((a.view(itype) >> significand) & mask) - (offset + e_min)).clamp_(0, top)
+    return (e + (a >= thresholds[e]).to(e.dtype)).clamp_max_(top)
 
 
-def _hg(x: Tensor, lo: Tensor, hi: Tensor, clamp_below: bool, linear: bool, relu: bool, size_pos: int, size_neg: int,
-        p_lo: int, p_cap: float, width_cap: float, bits: int, start: Tensor, inv_cell: Tensor, offset: Tensor,
-        slope: Tensor, thresholds: Tensor, unit: Tensor, inv_unit: Tensor, e_min: int, time_steps: int, half: float,
-        nonzero: bool) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    z, below, nan, out_of_range = _gated_input(x.double(), lo, hi, clamp_below)
-    y = _affine(z, linear, relu, (size_pos, size_neg, p_lo, p_cap, width_cap, bits, start, inv_cell, offset, slope,
-                                  time_steps))
+def output_membrane(a: Tensor, e: Tensor, inv_octave: Tensor, time_steps: int, half: float) -> Tensor:
+    """The output coder's membrane |y| 2^(K-e) + half (exact: two power-of-two gains, then one addition)."""
+    return a * 2.0**time_steps * inv_octave[e] + half
+
+
+def _hg(x: Tensor, dtype: torch.dtype, lo: Tensor, hi: Tensor, clamp_below: bool, linear: bool, relu: bool,
+        side: int, p_lo: int, p_cap: float, width_cap: float, bits: int, start: Tensor,
+        inv_cell: Tensor, offset: Tensor, slope: Tensor, thresholds: Tensor, unit: Tensor, inv_octave: Tensor,
+        e_min: int, time_steps: int, half: float, nonzero: bool) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    z, below, nan, out_of_range = _gated_input(x.to(dtype), lo, hi, clamp_below)
+    y = _affine(z, linear, relu, (side, p_lo, p_cap, width_cap, bits, start, inv_cell, offset, slope, time_steps))
     a = y.abs()
     e = output_octave(a, thresholds, e_min)
-    c = torch.floor(a * inv_unit[e] + half).clamp_max_(2.0**time_steps - 1)
+    c = torch.floor(output_membrane(a, e, inv_octave, time_steps, half)).clamp_max_(2.0**time_steps - 1)
     out = torch.copysign(c * unit[e], y)
     small = a < 2.0 ** (e_min - 1)
     if not nonzero:
@@ -132,7 +142,7 @@ def _hg(x: Tensor, lo: Tensor, hi: Tensor, clamp_below: bool, linear: bool, relu
 
 
 def hg_decode(x: Tensor, *args: object) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """(decoded output (float64), its integer code c, nan, out_of_range, underflow) of an HG neuron in closed form.
+    """(decoded output, its integer code c, nan, out_of_range, underflow) of an HG neuron in closed form.
 
     ``args``: the neuron's constants (``HGNeuron._kernel_args``). No function of x is evaluated: gates are bit fields
     and comparisons, sub-neurons floors and fixed weights, the output the floor of |y| 2^(K-e) + 1/2.

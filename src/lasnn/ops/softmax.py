@@ -65,14 +65,15 @@ def _keep_mask(scores: Tensor, mask: Tensor | None) -> Tensor:
 def tournament_winner(s: Tensor, keep: Tensor) -> Tensor:
     """The largest kept entry of each row of ``s`` (last axis, keepdim), 0 for a row with none kept.
 
-    A winner-take-all tournament: masked entries enter as -inf (gated off), and each round pairs neighbours and lets
-    a comparator pass the larger one (``a >= b`` gates a, else b; a NaN always passes, so it is never hidden),
-    halving the row until one entry is left.
+    A winner-take-all tournament: masked entries (and the padding up to a power of two) enter as -inf (gated off),
+    and each round pairs neighbours and lets a comparator pass the larger one (``a >= b`` gates a, else b; a NaN
+    always passes, so it is never hidden), halving the row until one entry is left.
     """
     x = torch.where(keep, s, float("-inf"))
+    width = 1 << max(0, (x.shape[-1] - 1).bit_length())
+    if width > x.shape[-1]:
+        x = torch.cat([x, x.new_full((*x.shape[:-1], width - x.shape[-1]), float("-inf"))], dim=-1)
     while x.shape[-1] > 1:
-        if x.shape[-1] % 2:
-            x = torch.cat([x, torch.full_like(x[..., :1], float("-inf"))], dim=-1)
         a, b = x[..., 0::2], x[..., 1::2]
         x = torch.where((a >= b) | torch.isnan(a), a, b)
     return torch.where(x == float("-inf"), 0.0, x)
