@@ -131,4 +131,4 @@ def test_allow_ann_parts_are_reported():
     report = lasnn.audit(model, token_batches(1)[0])
     assert report.clean
     assert [v.module for v in report.allowed] == ["lm_head"]
-    assert report.to_dict()["allowed_ann"][0]["op"] == "linear"
+    assert report.to_dict()["allowed_ann"][0]["op"] == "mm"

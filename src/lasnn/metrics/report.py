@@ -22,8 +22,8 @@ from .synapses import RULES, SynapticOp, OpCounter, __doc__ as SYNAPSE_RULES
 NEURON_RULES = ("spikes per neuron = non-zero digits of each neuron's code (binary: popcount(c); naf: popcount(c ^ 3c)) "
                 "on the exact input it sees (equivalent mode), "
                 "or the non-zero entries of the trains actually used (temporal mode); "
-                "neuron updates = elements x (membrane steps, K or K + 1 for the naf code, + routing comparisons: OAT 1, "
-                "HG ceil(log2 gates))")
+                "neuron updates = elements x (membrane steps, K or K + 1 for the naf code, + K steps of an HG neuron's "
+                "affine sub-neuron, + routing comparisons: OAT 1, HG ceil(log2 segments) + ceil(log2 output octaves))")
 
 
 @dataclass

@@ -39,11 +39,20 @@ def layer_of(name: str) -> str:
 
 
 def gate_comparisons(neuron: Neuron) -> int:
-    """Routing comparisons per element: OAT 1 gate, HG a binary cascade over its sub-neurons, MT/FS none."""
+    """Routing comparisons per element: OAT 1 gate; HG a binary cascade over its input segments (none for identity /
+    relu but the sign) plus one over its output octaves; MT/FS none."""
     if isinstance(neuron, OATNeuron):
         return 1
     if isinstance(neuron, HGNeuron):
-        return max(1, math.ceil(math.log2(max(neuron.n_gates, 2))))
+        octaves = neuron.e_max - neuron.e_min + 1
+        return max(1, math.ceil(math.log2(max(neuron.n_gates, 2)))) + max(1, math.ceil(math.log2(max(octaves, 2))))
+    return 0
+
+
+def internal_steps(neuron: Neuron) -> int:
+    """Membrane updates per element before the output train: an HG neuron's affine sub-neuron runs K steps."""
+    if isinstance(neuron, HGNeuron) and not neuron.spec.linear:
+        return neuron.time_steps
     return 0
 
 
@@ -55,6 +64,7 @@ class NeuronRecord:
     kind: str
     steps: int
     gates: int
+    internal: int = 0
     elements: int = 0
     spikes: int = 0
     histogram: list[int] = field(default_factory=list)
@@ -75,8 +85,9 @@ class NeuronRecord:
 
     @property
     def updates(self) -> int:
-        """Neuron state updates: one membrane update per time step plus the routing comparisons, per element."""
-        return self.elements * (self.steps + self.gates)
+        """Neuron state updates per element: one per time step of the output train, of an HG neuron's sub-neuron,
+        and per routing comparison."""
+        return self.elements * (self.steps + self.internal + self.gates)
 
     @property
     def spikes_per_neuron(self) -> float:
@@ -128,7 +139,8 @@ class SpikeCounter:
         self.neurons: dict[int, Neuron] = {}
         for name, module in model.named_modules():
             if isinstance(module, Neuron) and id(module) not in self.records:
-                self.records[id(module)] = NeuronRecord(name, _kind(module), module.steps, gate_comparisons(module))
+                self.records[id(module)] = NeuronRecord(name, _kind(module), module.steps, gate_comparisons(module),
+                                                          internal_steps(module))
                 self.neurons[id(module)] = module
         self._gate_of = {id(prob): id(exp) for exp, prob in gated.items()}
         self._gated = {id(exp) for exp in gated}
