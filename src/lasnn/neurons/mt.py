@@ -15,6 +15,16 @@ from .dynamics import fire
 __all__ = ["MTNeuron"]
 
 
+def count_codes(neuron: Neuron, values: Tensor, over: Tensor, gate: Tensor | None) -> None:
+    """Count elements, NaN and saturated codes (``over``); with an OAT ``gate``, outliers, and saturation only there."""
+    counts = {"nan": torch.count_nonzero(torch.isnan(values))}
+    if gate is None:
+        counts["clamped"] = torch.count_nonzero(over)
+    else:
+        counts.update(clamped=torch.count_nonzero(over & gate), outlier=torch.count_nonzero(gate))
+    neuron._count(values.numel(), **counts)
+
+
 def encode_fixed(neuron: Neuron, a: Tensor, step: Tensor, gate: Tensor | None = None) -> Tensor:
     """Saturated fixed-point code q = min(R(a / step), 2^K - 1) of a = |y| (floats; a is overwritten).
 
@@ -23,13 +33,7 @@ def encode_fixed(neuron: Neuron, a: Tensor, step: Tensor, gate: Tensor | None = 
     top = float(2**neuron.time_steps - 1)
     q = fixed_code(a, step, neuron.nearest)
     if tracking():
-        over = q > top
-        counts = {"nan": torch.count_nonzero(torch.isnan(q))}
-        if gate is None:
-            counts["clamped"] = torch.count_nonzero(over)
-        else:
-            counts.update(clamped=torch.count_nonzero(over & gate), outlier=torch.count_nonzero(gate))
-        neuron._count(q.numel(), **counts)
+        count_codes(neuron, q, q > top, gate)
     return q.clamp_max_(top)
 
 
@@ -47,13 +51,7 @@ def membrane_train(neuron: Neuron, y: Tensor, a: Tensor, step: Tensor, gate: Ten
     if neuron.nearest:
         membrane = membrane + 0.5
     if tracking():
-        over = membrane >= 2.0**time_steps
-        counts = {"nan": torch.count_nonzero(torch.isnan(membrane))}
-        if gate is None:
-            counts["clamped"] = torch.count_nonzero(over)
-        else:
-            counts.update(clamped=torch.count_nonzero(over & gate), outlier=torch.count_nonzero(gate))
-        neuron._count(membrane.numel(), **counts)
+        count_codes(neuron, membrane, membrane >= 2.0**time_steps, gate)
     spikes, code = fire(membrane.double(), time_steps)
     unit = torch.where(y < 0, -step, step).double()
     if neuron.code == "binary":
