@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Any
 
 from ..neurons.base import check_code, check_rounding
@@ -45,26 +47,20 @@ class LASConfig:
     code: str = "binary"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.time_steps, int) or not 1 <= self.time_steps <= 32:
-            raise ValueError(f"time_steps must be an integer in 1..32, got {self.time_steps!r}")
+        _integer("time_steps", self.time_steps, 1, 32)
         check_rounding(self.rounding)
         check_code(self.code)
-        if not 0.0 < self.quantile <= 1.0:
+        if not 0.0 < _real("quantile", self.quantile) <= 1.0:
             raise ValueError(f"quantile must be in (0, 1], got {self.quantile!r}")
-        if self.outlier_margin < 1.0:
-            raise ValueError(f"outlier_margin must be >= 1, got {self.outlier_margin!r}")
-        if self.hg_range_margin < 1.0:
-            raise ValueError(f"hg_range_margin must be >= 1, got {self.hg_range_margin!r}")
+        for name in ("outlier_margin", "hg_range_margin"):
+            if not _real(name, getattr(self, name)) >= 1.0:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
         if self.fixed_thresholds is not None:
-            nor, out = self.fixed_thresholds
-            if not 0.0 < nor <= out:
-                raise ValueError(f"fixed_thresholds must be (theta_nor, theta_out) with 0 < theta_nor <= theta_out, got {self.fixed_thresholds!r}")
-            object.__setattr__(self, "fixed_thresholds", (float(nor), float(out)))
-        if self.calibration_sequences < 1:
-            raise ValueError(f"calibration_sequences must be >= 1, got {self.calibration_sequences!r}")
-        if isinstance(self.allow_ann, str):
-            object.__setattr__(self, "allow_ann", (self.allow_ann,))
-        object.__setattr__(self, "allow_ann", tuple(self.allow_ann))
+            object.__setattr__(self, "fixed_thresholds", _thresholds(self.fixed_thresholds))
+        _integer("calibration_sequences", self.calibration_sequences, 1)
+        if not isinstance(self.exact_synapses, bool):
+            raise ValueError(f"exact_synapses must be True or False, got {self.exact_synapses!r}")
+        object.__setattr__(self, "allow_ann", _names(self.allow_ann))
 
     @classmethod
     def paper(cls, **overrides: Any) -> "LASConfig":
@@ -80,11 +76,7 @@ class LASConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown LASConfig fields {sorted(unknown)}; known fields: {sorted(known)}")
-        values = dict(data)
-        if values.get("fixed_thresholds") is not None:
-            values["fixed_thresholds"] = tuple(values["fixed_thresholds"])
-        values["allow_ann"] = tuple(values.get("allow_ann", ()))
-        return cls(**values)
+        return cls(**data)
 
     def allows_ann(self, module_name: str, module: Any) -> bool:
         """True if ``module_name`` (or its class) was opted out of conversion by ``allow_ann``."""
@@ -93,3 +85,39 @@ class LASConfig:
             module_name == entry or cls_name == entry or (entry.endswith(".") and module_name.startswith(entry))
             for entry in self.allow_ann
         )
+
+
+def _real(name: str, value: Any) -> float:
+    """``value`` as a finite float; ValueError naming ``name`` for anything else (bools, strings, NaN, inf)."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _integer(name: str, value: Any, low: int, high: int | None = None) -> None:
+    """ValueError naming ``name`` unless ``value`` is an int (not a bool) in [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        bounds = f"in {low}..{high}" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be an integer {bounds}, got {value!r}")
+
+
+def _thresholds(value: Any) -> tuple[float, float]:
+    """(theta_nor, theta_out) as floats with 0 < theta_nor <= theta_out, both finite."""
+    message = f"fixed_thresholds must be (theta_nor, theta_out) with 0 < theta_nor <= theta_out, both finite, got {value!r}"
+    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(message)
+    try:
+        nor, out = (_real("fixed_thresholds", v) for v in value)
+    except ValueError:
+        raise ValueError(message) from None
+    if not 0.0 < nor <= out:
+        raise ValueError(message)
+    return nor, out
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    """``allow_ann`` as a tuple of strings (one string is one name)."""
+    names = (value,) if isinstance(value, str) else value
+    if not isinstance(names, (tuple, list)) or not all(isinstance(name, str) for name in names):
+        raise ValueError(f"allow_ann must be a list of module names, prefixes ending in '.', or class names; got {value!r}")
+    return tuple(names)
