@@ -1,6 +1,7 @@
 """Calibration: run the float path with every neuron observing, find shared sites, then freeze thresholds.
 
-Rules (LASConfig): OAT theta_nor = quantile(|x|), theta_out = theta_nor * 2^ceil(log2(margin * max|x| / theta_nor));
+Degenerate data is refused: a batch that is empty or whose embeddings are constant or non-finite, and a site that
+saw NaN / inf or only zeros (named in the error). Rules (LASConfig): OAT theta_nor = quantile(|x|), theta_out = theta_nor * 2^ceil(log2(margin * max|x| / theta_nor));
 HG gate banks cover the observed input range widened by ``hg_range_margin``. Synapses that read the very same
 tensor in one forward (q/k/v, gate/up) share one site.
 """
@@ -24,6 +25,53 @@ from .state import ConversionState, Mode
 def _sequences(batch: dict[str, Any]) -> int:
     first = batch.get("input_ids", batch.get("inputs_embeds"))
     return int(first.shape[0])
+
+
+class _SiteValues:
+    """Counts, at every observing OAT site, the non-finite and the non-zero values it sees (on the device, no sync)."""
+
+    def __init__(self, model: nn.Module, observing: list[Neuron]) -> None:
+        watched = {id(neuron) for neuron in observing if isinstance(neuron, OATNeuron)}
+        self.counts: dict[str, torch.Tensor] = {}
+        self._handles = [
+            module.register_forward_pre_hook(self._make_hook(name))
+            for name, module in model.named_modules()
+            if id(module) in watched
+        ]
+
+    def _make_hook(self, name: str):  # noqa: ANN202
+        def hook(_: nn.Module, args: tuple[Any, ...]) -> None:
+            x = args[0]
+            finite = torch.isfinite(x)
+            counts = torch.stack([(~finite).sum(), (finite & (x != 0)).sum()])
+            self.counts[name] = self.counts[name] + counts if name in self.counts else counts
+
+        return hook
+
+    def check(self) -> None:
+        """ValueError naming the first site that saw NaN / inf, or only zeros."""
+        for name, counts in self.counts.items():
+            non_finite, non_zero = (int(c) for c in counts)
+            site = name.removesuffix(".neuron")
+            if non_finite:
+                raise ValueError(f"calibration is degenerate at site {site}: it saw {non_finite} NaN or inf values; "
+                                 "the calibration inputs or the model's weights produce non-finite activations "
+                                 "(check them, or load the model in float32)")
+            if not non_zero:
+                raise ValueError(f"calibration is degenerate at site {site}: every calibration value was 0, so it "
+                                 "gives no threshold; calibrate on real model inputs (tokenised text)")
+
+    def close(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+
+
+def _check_informative(batch: dict[str, Any], where: str) -> None:
+    """ValueError if a calibration batch's embeddings are one constant value (they would calibrate nothing)."""
+    embeds = batch.get("inputs_embeds")
+    if embeds is not None and bool((embeds == embeds.reshape(-1)[0]).all()):
+        raise ValueError(f"{where}['inputs_embeds'] is constant (every value is {float(embeds.reshape(-1)[0])}); "
+                         "calibrate on real embeddings, e.g. the model's own embeddings of tokenised text")
 
 
 class _InputSharing:
@@ -89,11 +137,12 @@ def calibrate(model: nn.Module, state: ConversionState, batches: Iterable[Any]) 
     state.mode = Mode.CALIBRATE
     first: dict[str, Any] | None = None
     seen = 0
-    sharing = _InputSharing(model)
+    sharing, values = _InputSharing(model), _SiteValues(model, observing)
     try:
         with torch.no_grad(), tqdm(total=config.calibration_sequences, desc="calibrating", unit="seq", leave=False) as bar:
             for index, raw in enumerate(batches):
                 batch = validate_batch(model, raw, where=f"calibration batch {index}")
+                _check_informative(batch, f"calibration batch {index}")
                 model(**batch)
                 if first is None:
                     first = batch
@@ -106,8 +155,10 @@ def calibrate(model: nn.Module, state: ConversionState, batches: Iterable[Any]) 
                     break
     finally:
         sharing.close()
+        values.close()
     if first is None:
         raise ValueError("calibration_data is empty; pass an iterable of tokenizer output dicts (default 32 sequences)")
+    values.check()
     for neuron in observing:
         if isinstance(neuron, OATNeuron):
             neuron.freeze(quantile=config.quantile, margin=config.outlier_margin)
