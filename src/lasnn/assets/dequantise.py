@@ -23,9 +23,10 @@ def gguf_to_fp32(gguf: Path, out: Path) -> None:
 
     console.print(f"Dequantising {gguf.name} to fp32 safetensors (once; about 20 s on 2 cores)")
     quantised = AutoModelForCausalLM.from_pretrained(
-        gguf.parent, gguf_file=gguf.name, dtype=torch.float32, local_files_only=True
+        gguf.parent, gguf_file=gguf.name, dtype=torch.float32, local_files_only=True, trust_remote_code=False
     )
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name, local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name, local_files_only=True,
+                                              trust_remote_code=False)
     _without_quantization_config(quantised).save_pretrained(out)
     tokenizer.save_pretrained(out)
 
@@ -36,7 +37,8 @@ def _without_quantization_config(model: PreTrainedModel) -> PreTrainedModel:
 
     settings = model.config.to_dict()
     settings.pop("quantization_config", None)
-    plain = AutoModelForCausalLM.from_config(type(model.config).from_dict(settings), dtype=torch.float32)
+    plain = AutoModelForCausalLM.from_config(type(model.config).from_dict(settings), dtype=torch.float32,
+                                                trust_remote_code=False)
     plain.load_state_dict(model.state_dict(), strict=True)
     plain.generation_config = model.generation_config
     return plain.eval()

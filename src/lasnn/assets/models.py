@@ -1,7 +1,12 @@
-"""Resolve and load models: a named pinned model (fetched on first use) or any local HF folder."""
+"""Resolve and load models: a named pinned model (fetched on first use) or any local HF folder.
+
+No code from a model folder ever runs: every load passes ``trust_remote_code=False``, and a folder whose configs
+name custom code (``auto_map``) is refused before transformers reads it.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -17,6 +22,7 @@ TASKS: dict[str, str] = {
     "masked-lm": "AutoModelForMaskedLM",
     "sequence-classification": "AutoModelForSequenceClassification",
 }
+CODE_CONFIGS = ("config.json", "tokenizer_config.json", "preprocessor_config.json", "processor_config.json")
 
 
 def model_names() -> list[str]:
@@ -54,10 +60,45 @@ def load_model(
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; known tasks: {', '.join(TASKS)}")
     folder = resolve_model(name_or_path)
+    refuse_remote_code(folder)
     auto = getattr(transformers, TASKS[task])
-    model = auto.from_pretrained(folder, dtype=dtype, local_files_only=True)
-    tokenizer = transformers.AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    return model.eval(), tokenizer
+    model, loading = auto.from_pretrained(folder, dtype=dtype, local_files_only=True, trust_remote_code=False,
+                                          output_loading_info=True)
+    if loading["missing_keys"]:
+        missing = sorted(loading["missing_keys"])
+        raise ValueError(
+            f"{folder} holds no weights for {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''} of "
+            f"{type(model).__name__}: it is not a {task} checkpoint (its architectures: "
+            f"{', '.join(getattr(model.config, 'architectures', None) or ['unknown'])}); choose the task that "
+            "matches it (--task), instead of a randomly initialised head"
+        )
+    return model.eval(), load_tokenizer(folder)
+
+
+def load_tokenizer(folder: str | os.PathLike[str]) -> Any:
+    """The tokenizer saved in ``folder``, from local files only, never running code from the folder."""
+    import transformers
+
+    refuse_remote_code(Path(folder))
+    return transformers.AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
+
+
+def refuse_remote_code(folder: Path) -> None:
+    """ValueError if a config of ``folder`` names custom code (``auto_map``), which lasnn never runs."""
+    for name in CODE_CONFIGS:
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(f"{path} is not valid UTF-8 JSON ({error}); restore the model folder") from None
+        if isinstance(data, dict) and data.get("auto_map"):
+            raise ValueError(
+                f"{path} names custom code (auto_map: {', '.join(sorted(map(str, data['auto_map'])))}); lasnn never "
+                "runs code from a model folder (trust_remote_code=False): use a model whose architecture transformers "
+                "ships, or remove auto_map if the architecture is a built-in one"
+            )
 
 
 def _default_task(name_or_path: str | os.PathLike[str]) -> str:

@@ -17,6 +17,8 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
+from ..assets.datasets import read_utf8
+from ..convert.inputs import check_positions
 from .common import batched, device_of, logits_at, pad_id, pad_right, spiking_mode
 from .parity_stats import ParityStats
 from .result import EvalResult
@@ -50,7 +52,7 @@ def load_choices(path: str | Path) -> list[ChoiceExample]:
     if not path.is_file():
         raise ValueError(f"multiple-choice file {path} does not exist; pass a .json or .jsonl file of "
                          "{context, choices, label} records")
-    text = path.read_text(encoding="utf-8")
+    text = read_utf8(path)
     try:
         if path.suffix == ".jsonl":
             records = [json.loads(line) for line in text.splitlines() if line.strip()]
@@ -81,6 +83,8 @@ def multiple_choice(model: nn.Module, tokenizer: Any, examples: Sequence[ChoiceE
         for c_index, choice in enumerate(example.choices):
             continuation = tokenizer(choice, add_special_tokens=False)["input_ids"]
             requests.append((e_index, c_index, context + continuation, len(context)))
+    check_positions(model, max(len(ids) for _, _, ids, _ in requests), "the longest context + choice",
+                    "use shorter examples")
     scores = {name: [[0.0] * len(e.choices) for e in examples] for name in ("ann", "snn")}
     stats = ParityStats()
     order = sorted(range(len(requests)), key=lambda i: len(requests[i][2]))

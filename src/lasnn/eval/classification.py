@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
+from ..convert.inputs import check_positions
 from .common import batched, device_of, logits_at, pad_id, pad_right, spiking_mode
 from .parity_stats import ParityStats
 from .result import EvalResult
@@ -46,6 +47,7 @@ def zero_shot(model: nn.Module, tokenizer: Any, examples: Sequence[tuple[str, in
         raise ValueError(f"labels must be in 0..{len(label_words) - 1} (one per label word)")
     label_ids = torch.tensor(label_token_ids(tokenizer, label_words))
     prompts = [tokenizer(template.format(text=text))["input_ids"] for text, _ in examples]
+    check_positions(model, max(map(len, prompts)), "the longest prompt", "use shorter examples")
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # similar lengths share a batch
     correct = {"ann": 0, "snn": 0}
     changed = 0

@@ -103,9 +103,9 @@ def demo_model(sizes: DemoSizes = DemoSizes(), recalibrate: bool = False,
     """(model, tokenizer, origin) of the converted demo model: the cached conversion (a ``lasnn.save`` folder in the
     asset cache, keyed by K and the calibration size, reused only if made by this exact lasnn code), or converted now
     and cached."""
-    import transformers
 
     from ..assets import cache_dir, load_model, load_shakespeare
+    from ..assets.models import load_tokenizer
     from ..convert.persist import ArtifactError, load, save
 
     timer = timer or Timer()
@@ -116,7 +116,7 @@ def demo_model(sizes: DemoSizes = DemoSizes(), recalibrate: bool = False,
         try:
             with timer("load"):
                 model = load(cached)
-                tokenizer = transformers.AutoTokenizer.from_pretrained(cached, local_files_only=True)
+                tokenizer = load_tokenizer(cached)
             return model, tokenizer, f"loaded the cached conversion {cached} (--recalibrate converts again)"
         except ArtifactError as error:
             stale = f"the cached one was unusable: {error}"

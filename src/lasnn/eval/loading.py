@@ -45,6 +45,7 @@ def sentence_batches(tokenizer: Any, texts: list[str], batch_size: int = 32, max
 def calibration_batches(tokenizer: Any, source: str, sequences: int = 8, length: int = 256) -> list[dict[str, torch.Tensor]]:
     """Calibration inputs from ``source``: ``shakespeare:WORK``, ``polarity`` (train sentences) or a .txt file."""
     from ..assets import load_polarity, load_shakespeare
+    from ..assets.datasets import read_utf8
 
     if source.startswith("shakespeare:"):
         return text_batches(tokenizer, load_shakespeare(source.partition(":")[2]), sequences, length)
@@ -52,7 +53,7 @@ def calibration_batches(tokenizer: Any, source: str, sequences: int = 8, length:
         return sentence_batches(tokenizer, [text for text, _ in load_polarity("train")[:sequences]], max_length=length)
     path = Path(source).expanduser()
     if path.is_file():
-        return text_batches(tokenizer, path.read_text(encoding="utf-8"), sequences, length)
+        return text_batches(tokenizer, read_utf8(path), sequences, length)
     raise ValueError(f"unknown calibration source {source!r}; use shakespeare:WORK (e.g. shakespeare:macbeth), "
                      "polarity, or the path of a text file")
 
@@ -76,14 +77,14 @@ def load_spiking(name_or_path: str, task: str | None = None, config: LASConfig |
                  mode: str = "equivalent") -> tuple[nn.Module, Any, dict[str, Any]]:
     """(model, tokenizer, info): a saved lasnn folder is loaded as saved; anything :func:`lasnn.assets.load_model`
     accepts is loaded and converted with ``config`` on ``sequences`` calibration sequences from ``calibration``."""
-    import transformers
 
     from .. import convert, load, set_mode
     from ..assets import ASSETS, load_model
+    from ..assets.models import load_tokenizer
 
     if is_saved_conversion(name_or_path):
         model = load(Path(name_or_path).expanduser())
-        tokenizer = transformers.AutoTokenizer.from_pretrained(Path(name_or_path).expanduser(), local_files_only=True)
+        tokenizer = load_tokenizer(Path(name_or_path).expanduser())
         info = {"model": str(name_or_path), "source": "saved conversion", "task": _task_of(model)}
     else:
         spec = ASSETS.get(str(name_or_path))

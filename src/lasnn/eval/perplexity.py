@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
+from ..convert.inputs import check_positions, position_limit
 from .common import batched, device_of, forward_both, pad_right, pad_id, spiking_mode
 from .parity_stats import ParityStats
 from .result import EvalResult
@@ -57,6 +58,8 @@ def perplexity(model: nn.Module, tokenizer: Any, text: str, window: int = 256, s
     ids = ids[:max_tokens] if max_tokens else ids
     if len(ids) < 2:
         raise ValueError("the text has fewer than 2 tokens; perplexity needs a longer text")
+    check_positions(model, min(window, len(ids)), "a perplexity window",
+                    f"use a window of at most {position_limit(model)} tokens (--window)")
     spans = windows(len(ids), window, stride)
     nll = {"ann": 0.0, "snn": 0.0}
     scored = changed = 0

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from ..assets import load_shakespeare, shakespeare_works
+from ..assets.datasets import read_utf8
 
 
 def read_text(source: str) -> str:
@@ -20,7 +21,7 @@ def read_text(source: str) -> str:
     path = Path(source).expanduser()
     if not path.is_file():
         raise ValueError(f"--data {source!r} is neither 'shakespeare[:WORK]' nor a readable text file")
-    return path.read_text(encoding="utf-8")
+    return read_utf8(path)
 
 
 def token_windows(tokenizer: Any, text: str, sequences: int, length: int, batch_size: int = 4,

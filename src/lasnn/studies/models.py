@@ -27,11 +27,11 @@ def prepare(spec: str, data: str, sequences: int, length: int, batch_size: int, 
     """
     saved = Path(spec).expanduser()
     if (saved / MANIFEST).is_file():
-        from transformers import AutoTokenizer
+        from ..assets.models import load_tokenizer
 
         model = load(saved)
         try:
-            tokenizer = AutoTokenizer.from_pretrained(saved, local_files_only=True)
+            tokenizer = load_tokenizer(saved)
         except (OSError, ValueError):
             raise ValueError(f"{saved} holds no tokenizer; save it with lasnn.save(model, folder, tokenizer=...)") from None
         return model, tokenizer, token_windows(tokenizer, read_text(data), sequences, length, batch_size)
