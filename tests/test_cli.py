@@ -103,8 +103,7 @@ def test_fetch_delegates_to_the_asset_cache(tmp_path, monkeypatch):
     import lasnn.assets
 
     calls = []
-    monkeypatch.setattr("lasnn.assets.cli.fetch", lambda name: calls.append(name) or tmp_path / name)
-    monkeypatch.setattr(lasnn.assets, "fetch", lambda name: tmp_path / name)
-    assert main(["fetch", "polarity", "--json", str(tmp_path / "f.json")]) == 0
+    monkeypatch.setattr(lasnn.assets, "fetch", lambda name: calls.append(name) or tmp_path / name)
+    assert main(["fetch", "polarity", "polarity", "--json", str(tmp_path / "f.json")]) == 0
     assert calls == ["polarity"]
     assert json.loads((tmp_path / "f.json").read_text()) == {"polarity": str(tmp_path / "polarity")}

@@ -238,13 +238,14 @@ def _prompt(model: Any, tokenizer: Any, prompt: str, new_tokens: int) -> dict[st
 
 def _run_fetch(args: argparse.Namespace) -> int:
     from .assets import ASSETS, fetch
-    from .assets.cli import main as assets_main
 
-    status = assets_main(["fetch", *args.names])
-    if status == 0 and args.json:
-        names = list(ASSETS) if "all" in args.names else list(dict.fromkeys(args.names))
-        _write_json(args.json, {name: str(fetch(name)) for name in names})  # cached now: no download
-    return status
+    paths = {}
+    for name in list(ASSETS) if "all" in args.names else list(dict.fromkeys(args.names)):
+        start = time.perf_counter()
+        paths[name] = str(fetch(name))
+        console.print(f"{name}: {paths[name]} ({time.perf_counter() - start:.1f} s)", highlight=False)
+    _write_json(args.json, paths)
+    return 0
 
 
 # -- parser --------------------------------------------------------------------------------------------------------

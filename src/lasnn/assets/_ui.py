@@ -1,4 +1,4 @@
-"""Progress display for the long steps of a fetch, on stderr."""
+"""Progress display for the long steps of a fetch (downloading, hashing), on stderr."""
 
 from __future__ import annotations
 
@@ -10,22 +10,11 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
-    SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
 )
 
 console = Console(stderr=True)
-
-
-@contextmanager
-def step(description: str) -> Iterator[None]:
-    """A spinner with elapsed time for a step whose length is unknown."""
-    columns = (SpinnerColumn(finished_text="✓"), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task(description, total=1)
-        yield
-        progress.update(task, completed=1)
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Sequence
 
@@ -40,8 +41,8 @@ def _fetch(names: Sequence[str]) -> int:
         try:
             path = fetch(name)
         except AssetError as error:
-            console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
-            return 1
+            print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+            return 2
         console.print(f"{name}: {path} ({time.perf_counter() - start:.1f} s)", highlight=False)
     return 0
 

