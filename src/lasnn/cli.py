@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import cli_report
+from .cli_report import nonempty as _nonempty, positive as _positive
 from .jsonio import write_json
 from .neurons.codes import CODES
 
@@ -42,19 +43,6 @@ def _write_json(path: Path | None, data: dict[str, Any]) -> None:
     if path is None:
         return
     console.print(f"wrote {write_json(path, data)}", highlight=False)
-
-
-def _nonempty(value: str) -> str:
-    if not value.strip():
-        raise argparse.ArgumentTypeError("is empty; give a value or leave the option out")
-    return value
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {number}")
-    return number
 
 
 def _conversion_args(parser: argparse.ArgumentParser) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ def register(subparsers: Any) -> None:
     """Add ``report`` and ``sweep`` to an ``argparse`` subparsers object."""
     report = subparsers.add_parser("report", help="spikes, operations and energy of a converted model, ANN beside SNN")
     _common(report)
-    report.add_argument("--time-steps", type=int, default=16, help="K for a model converted here (default 16)")
+    report.add_argument("--time-steps", type=positive, default=16, help="K for a model converted here (default 16)")
     report.add_argument("--code", choices=CODES, default="binary",
                         help="spike code for a model converted here: binary (LAS) or naf (signed digits, fewer spikes)")
     report.add_argument("--preset", action="append", choices=sorted(PRESETS), help="energy preset(s) (default: all)")
@@ -30,31 +29,44 @@ def register(subparsers: Any) -> None:
 
     sweep = subparsers.add_parser("sweep", help="perplexity, parity and spikes per neuron as the time steps K vary")
     _common(sweep)
-    sweep.add_argument("--time-steps", type=int, nargs="+", default=[6, 8, 10, 12, 14, 16], help="K values")
+    sweep.add_argument("--time-steps", type=positive, nargs="+", default=[6, 8, 10, 12, 14, 16], help="K values")
     sweep.add_argument("--code", choices=CODES, help="spike code for every K (default: binary, or as saved)")
     sweep.set_defaults(func=_run_sweep)
 
     ablation = subparsers.add_parser("ablation", help="OAT vs one MT neuron, HG vs one FS neuron per function")
     _common(ablation, plot=False)
-    ablation.add_argument("--time-steps", type=int, default=16, help="K for a model converted here (default 16)")
+    ablation.add_argument("--time-steps", type=positive, default=16, help="K for a model converted here (default 16)")
     ablation.set_defaults(func=_run_ablation)
+
+
+def positive(value: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {number}")
+    return number
+
+
+def nonempty(value: str) -> str:
+    """An argparse type: a string that is not empty or blank."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("is empty; give a value or leave the option out")
+    return value
 
 
 def _common(parser: argparse.ArgumentParser, plot: bool = True) -> None:
     parser.add_argument("model", metavar="MODEL", help="named model (smollm2-135m), a local HF folder, or a lasnn.save folder")
-    parser.add_argument("--data", default="shakespeare", help="shakespeare[:WORK] or a text file (default shakespeare)")
-    parser.add_argument("--sequences", type=int, default=4, help="evaluation sequences (default 4)")
-    parser.add_argument("--length", type=int, default=128, help="tokens per sequence (default 128)")
-    parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--calibration-sequences", type=int, default=8, help="calibration sequences, taken after the evaluation ones")
+    parser.add_argument("--data", type=nonempty, default="shakespeare", help="shakespeare[:WORK] or a text file (default shakespeare)")
+    parser.add_argument("--sequences", type=positive, default=4, help="evaluation sequences (default 4)")
+    parser.add_argument("--length", type=positive, default=128, help="tokens per sequence (default 128)")
+    parser.add_argument("--batch-size", type=positive, default=4, help="batch size (default 4)")
+    parser.add_argument("--calibration-sequences", type=positive, default=8, help="calibration sequences, taken after the evaluation ones")
     parser.add_argument("--json", type=Path, help="write the JSON report here")
     if plot:
         parser.add_argument("--plot", type=Path, help="write PNG plots into this folder")
-
-
-def _fail(message: str) -> int:
-    print(f"lasnn: error: {message}", file=sys.stderr)
-    return 2
 
 
 def _user_preset(path: Path | None) -> Any:
@@ -73,15 +85,12 @@ def _run_report(args: argparse.Namespace) -> int:
     from .metrics.report import report
     from .studies.models import prepare
 
-    try:
-        presets: list[Any] = list(args.preset or sorted(PRESETS))
-        user = _user_preset(args.energy)
-        if user is not None:
-            presets.append(user)
-        model, _, batches = prepare(args.model, args.data, args.sequences, args.length, args.batch_size,
-                                 args.calibration_sequences, args.time_steps, args.code)
-    except (ValueError, FileNotFoundError) as error:
-        return _fail(str(error))
+    presets: list[Any] = list(args.preset or sorted(PRESETS))
+    user = _user_preset(args.energy)
+    if user is not None:
+        presets.append(user)
+    model, _, batches = prepare(args.model, args.data, args.sequences, args.length, args.batch_size,
+                                args.calibration_sequences, args.time_steps, args.code)
     result = report(model, batches, presets=presets, memory=args.memory,
                     mode="temporal" if args.temporal else "equivalent")
     print(result)
@@ -96,11 +105,8 @@ def _run_report(args: argparse.Namespace) -> int:
 def _run_sweep(args: argparse.Namespace) -> int:
     from .studies.sweep import sweep
 
-    try:
-        result = sweep(args.model, args.data, args.time_steps, sequences=args.sequences, length=args.length,
-                       batch_size=args.batch_size, calibration_sequences=args.calibration_sequences, code=args.code)
-    except (ValueError, FileNotFoundError) as error:
-        return _fail(str(error))
+    result = sweep(args.model, args.data, args.time_steps, sequences=args.sequences, length=args.length,
+                   batch_size=args.batch_size, calibration_sequences=args.calibration_sequences, code=args.code)
     print(result)
     if args.json:
         result.to_json(args.json)
@@ -112,12 +118,9 @@ def _run_sweep(args: argparse.Namespace) -> int:
 def _run_ablation(args: argparse.Namespace) -> int:
     from .studies.ablation import ablation
 
-    try:
-        result = ablation(args.model, args.data, sequences=args.sequences, length=args.length,
-                          batch_size=args.batch_size, calibration_sequences=args.calibration_sequences,
-                          time_steps=args.time_steps)
-    except (ValueError, FileNotFoundError) as error:
-        return _fail(str(error))
+    result = ablation(args.model, args.data, sequences=args.sequences, length=args.length,
+                      batch_size=args.batch_size, calibration_sequences=args.calibration_sequences,
+                      time_steps=args.time_steps)
     print(result)
     if args.json:
         result.to_json(args.json)

@@ -5,6 +5,7 @@ import argparse
 import pytest
 
 from lasnn import cli_report
+from lasnn.cli import main
 from lasnn.metrics.plots import write_plots
 from lasnn.metrics.report import report
 
@@ -17,16 +18,17 @@ def _parse(argv):
 
 @pytest.mark.parametrize("command", ["report", "sweep", "ablation"])
 def test_bad_model_exits_nonzero_with_one_line(command, capsys, tmp_path):
-    args = _parse([command, str(tmp_path / "missing"), "--time-steps", "8"])
-    assert args.func(args) == 2
+    assert main([command, str(tmp_path / "missing"), "--time-steps", "8"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("lasnn: error:") and "\n" not in err
+    assert err.startswith(f"lasnn {command}: error:") and "\n" not in err
 
 
 def test_bad_time_steps_and_data(capsys, tmp_path):
-    args = _parse(["report", str(tmp_path), "--data", str(tmp_path / "none.txt")])
-    assert args.func(args) == 2
-    assert "lasnn: error:" in capsys.readouterr().err
+    assert main(["report", str(tmp_path), "--data", str(tmp_path / "none.txt")]) == 2
+    assert "lasnn report: error:" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        _parse(["sweep", str(tmp_path), "--time-steps", "0"])
+    assert exit_info.value.code == 2 and "must be >= 1, got 0" in capsys.readouterr().err
 
 
 def test_plots_are_written(tiny_llama, eval_batch, tmp_path):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,17 +64,29 @@ def load_model(
     folder = resolve_model(name_or_path)
     refuse_remote_code(folder)
     auto = getattr(transformers, TASKS[task])
-    model, loading = auto.from_pretrained(folder, dtype=dtype, local_files_only=True, trust_remote_code=False,
-                                          output_loading_info=True)
+    with _quiet(transformers):  # lasnn reports what matters (missing weights) in one line of its own
+        model, loading = auto.from_pretrained(folder, dtype=dtype, local_files_only=True, trust_remote_code=False,
+                                              output_loading_info=True)
     if loading["missing_keys"]:
         missing = sorted(loading["missing_keys"])
         raise ValueError(
             f"{folder} holds no weights for {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''} of "
-            f"{type(model).__name__}: it is not a {task} checkpoint (its architectures: "
-            f"{', '.join(getattr(model.config, 'architectures', None) or ['unknown'])}); choose the task that "
-            "matches it (--task), instead of a randomly initialised head"
+            f"{type(model).__name__}: it has no trained {task} head (its architectures: "
+            f"{', '.join(getattr(model.config, 'architectures', None) or ['unknown'])}); use a checkpoint with that "
+            "head (lasnn convert --task picks the head), rather than a randomly initialised one"
         )
     return model.eval(), load_tokenizer(folder)
+
+
+@contextmanager
+def _quiet(transformers: Any) -> Iterator[None]:
+    """transformers' warnings (load reports, tied-weight notes) silenced for the duration."""
+    verbosity = transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        transformers.logging.set_verbosity(verbosity)
 
 
 def load_tokenizer(folder: str | os.PathLike[str]) -> Any:
