@@ -18,7 +18,7 @@ from rich.table import Table
 
 from . import cli_report
 from .cli_report import nonempty as _nonempty, positive as _positive
-from .jsonio import write_json
+from .jsonio import check_writable, write_json
 from .neurons.codes import CODES
 
 console = Console()
@@ -307,6 +307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "json", None) is not None:
+            check_writable(args.json)  # a report that cannot be written fails now, not after the run
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print(f"lasnn {args.command}: interrupted", file=sys.stderr)
