@@ -138,6 +138,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 # -- convert / eval / generate -------------------------------------------------------------------------------------
 
 def _run_convert(args: argparse.Namespace) -> int:
+    from .convert.folders import check_target
     from .convert.persist import save
     from .eval.loading import held_out_batch
     from .metrics.parity import parity
@@ -145,6 +146,7 @@ def _run_convert(args: argparse.Namespace) -> int:
     out = Path(args.out).expanduser()
     if out.exists() and not args.overwrite:
         raise UserError(f"{out} already exists; choose another folder or pass --overwrite")
+    check_target(out, args.overwrite, args.model)  # before the conversion, not after it
     model, tokenizer, info = _spiking(args, args.task)
     if info["source"] == "converted":
         batch = held_out_batch(tokenizer, info["calibration"], args.calibration_sequences, args.calibration_length)

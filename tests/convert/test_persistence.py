@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import lasnn
+from lasnn.convert import persist
 from tiny_models import tiny_model, token_batches
 
 CONFIG = lasnn.LASConfig(calibration_sequences=4)
@@ -73,7 +74,7 @@ def test_calibration_of_another_model_is_rejected(saved, tmp_path):
     with pytest.raises(lasnn.ArtifactError):
         lasnn.load(folder)
     manifest["sha256"]["lasnn_calibration.safetensors"] = json.loads((other_folder / "lasnn.json").read_text())["sha256"]["lasnn_calibration.safetensors"]
-    (folder / "lasnn.json").write_text(json.dumps(manifest))
+    persist.write_manifest(folder, {k: v for k, v in manifest.items() if k != "manifest_sha256"})
     with pytest.raises(lasnn.ArtifactError, match="does not match this model"):
         lasnn.load(folder)
 
@@ -103,11 +104,10 @@ def test_a_cached_conversion_is_reused_only_when_made_by_this_code(saved, tmp_pa
     _, folder = saved
     assert stale_reason(folder) is None
     assert stale_reason(tmp_path / "absent") == "there is none"
-    manifest = json.loads((folder / "lasnn.json").read_text())
-    (folder / "lasnn.json").write_text(json.dumps({**manifest, "code_fingerprint": "0" * 16}))
+    manifest = {k: v for k, v in json.loads((folder / "lasnn.json").read_text()).items() if k != "manifest_sha256"}
+    persist.write_manifest(folder, {**manifest, "code_fingerprint": "0" * 16})
     assert "made by other lasnn code" in stale_reason(folder)
-    del manifest["code_fingerprint"]
-    (folder / "lasnn.json").write_text(json.dumps(manifest))
-    assert "no fingerprint" in stale_reason(folder)
+    (folder / "lasnn.json").write_text(json.dumps({**manifest, "format_version": 1}))
+    assert "older lasnn" in stale_reason(folder)
     (folder / "lasnn.json").write_text("{")
     assert "unusable" in stale_reason(folder)

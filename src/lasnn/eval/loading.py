@@ -82,6 +82,9 @@ def load_spiking(name_or_path: str, task: str | None = None, config: LASConfig |
     from ..assets import ASSETS, load_model
     from ..assets.models import load_tokenizer
 
+    if calibration is not None and not calibration.strip():
+        raise ValueError("the calibration source is empty; give shakespeare:WORK, polarity or the path of a text file, "
+                         "or leave it out (None) for the default")
     if is_saved_conversion(name_or_path):
         model = load(Path(name_or_path).expanduser())
         tokenizer = load_tokenizer(Path(name_or_path).expanduser())
@@ -90,7 +93,7 @@ def load_spiking(name_or_path: str, task: str | None = None, config: LASConfig |
         spec = ASSETS.get(str(name_or_path))
         task = task or (spec.task if spec is not None and spec.task else "causal-lm")
         model, tokenizer = load_model(name_or_path, task)
-        calibration = calibration or DEFAULT_CALIBRATION.get(task, "shakespeare:macbeth")
+        calibration = DEFAULT_CALIBRATION.get(task, "shakespeare:macbeth") if calibration is None else calibration
         config = dataclasses.replace(config or LASConfig(), calibration_sequences=sequences)
         batches = calibration_batches(tokenizer, calibration, sequences, length)
         convert(model, config, calibration_data=batches)
