@@ -200,3 +200,36 @@ def test_any_k_decodes_its_spikes(name, values, k):
     torch.testing.assert_close(spikes.sum(0), neuron(x), rtol=1e-6, atol=0)
     assert torch.equal(neuron.spike_count(x), (spikes != 0).sum(0).int())
     assert (neuron.spike_count(x) <= k).all()
+
+
+def _hg_sample(neuron: HGNeuron) -> torch.Tensor:
+    lo, hi = neuron.range
+    generator = torch.Generator().manual_seed(5)
+    span = hi - lo
+    return torch.cat([torch.rand(20_000, generator=generator, dtype=torch.float64) * span * 1.2 + lo - 0.1 * span,
+                      torch.randn(5_000, generator=generator, dtype=torch.float64)
+                      * 10.0 ** torch.randint(-40, 6, (5_000,), generator=generator),
+                      torch.tensor([0.0, -0.0, math.nan, math.inf, -math.inf, lo, hi, 1e-40, -1e-40])]).float()
+
+
+@pytest.mark.parametrize("rounding", ["nearest", "floor"])
+@pytest.mark.parametrize("k", [8, 16, 20])
+@pytest.mark.parametrize("name", sorted(HG_FUNCTIONS))
+def test_fast_eager_path_is_the_closed_form(name, k, rounding):
+    """The eager path (range gates asked first, |y| rounded on its float pattern) gives the codes and counts of the
+    full closed form (every selection made) bit for bit, in range and out of it; out = sign(y) c 2^(e-K)."""
+    from lasnn.neurons import kernels
+
+    neuron = HGNeuron(name, time_steps=k, rounding=rounding)
+    sample = _hg_sample(neuron)
+    lo, hi = neuron.range
+    for x in (sample, sample[~torch.isnan(sample)].clamp(lo, hi)):
+        args = neuron._kernel_args(torch.float64 if k > 16 else torch.float32)
+        fast, slow = kernels._hg(x, *args, True, True), kernels._hg(x, *args, False, True)
+        for a, b in zip(fast, slow):
+            assert torch.equal(a.nan_to_num(7.0), b.nan_to_num(7.0)) and torch.equal(a.signbit(), b.signbit())
+        out, c = fast[0], fast[1]
+        e = kernels.output_octave(out.abs().to(args[0]), neuron.bank.thresholds.to(args[0]), neuron.e_min)
+        unit = neuron.bank.unit.to(args[0])[e]
+        finite = ~torch.isnan(out)
+        assert torch.equal(out[finite].abs().to(args[0]), (c * unit)[finite])

@@ -33,3 +33,22 @@ def test_fused_paths_match_eager(compiled):
     assert oat.stats.to_dict() == eager_counts
     finite = ~torch.isnan(x)
     assert torch.allclose(fused_silu[finite], eager_silu[finite], rtol=2 ** -15, atol=0)
+
+
+def test_audit_sees_the_eager_ops_while_kernels_are_compiled(compiled):
+    import lasnn
+    from tiny_models import tiny_model, token_batches
+
+    model = tiny_model("llama")
+    batch = token_batches(1)[0]
+    with torch.no_grad():
+        ann = model(**batch).logits
+    lasnn.convert(model, lasnn.LASConfig(calibration_sequences=8), token_batches(2))
+    with lasnn.mode(model, "equivalent"):
+        report = lasnn.audit(model, batch)
+        fused = model(**batch).logits
+    assert report.clean and report.ops_checked > 0, str(report)
+    compile_kernels(False)
+    with torch.no_grad(), lasnn.mode(model, "equivalent"):
+        eager = model(**batch).logits
+    assert torch.allclose(fused, eager, rtol=1e-4, atol=1e-4 * float(ann.abs().max()))

@@ -210,7 +210,7 @@ class HGNeuron(Neuron):
         return train.float()
 
     def spike_count(self, x: Tensor) -> Tensor:
-        _, c, *_ = hg_decode(x, *self._kernel_args(compute_dtype(x.dtype, self.time_steps)))
+        _, c, *_ = hg_decode(x, *self._kernel_args(compute_dtype(x.dtype, self.time_steps)), code=True)
         return digit_count(torch.nan_to_num(c, nan=0.0).to(torch.int64), self.code).masked_fill_(
             torch.isnan(c), self.steps)
 
