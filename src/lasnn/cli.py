@@ -297,7 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--recalibrate", action="store_true", help="convert again instead of loading the cached conversion")
     demo.set_defaults(func=_run_demo)
 
-    model_help = "a pinned model (smollm2-135m, minilm-l6), a local Hugging Face folder, or a lasnn convert folder"
+    model_help = ("a pinned model (smollm2-135m, minilm-l6, minilm-polarity), a local Hugging Face folder, or a lasnn "
+                  "convert folder")
     conv = commands.add_parser("convert", help="convert a model with calibration and save it")
     conv.add_argument("model", metavar="MODEL", help=model_help)
     conv.add_argument("out", metavar="OUT", help="folder to write (weights, config, calibration, tokenizer)")
@@ -315,7 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "choice: a .json/.jsonl file of {context, choices, label} records; classify: a "
                                    ".csv/.tsv/.jsonl/.json table or a datasets folder (default for minilm-polarity: "
                                    "its held-out polarity test split)")
-    ev.add_argument("--limit", type=_positive, help="examples (perplexity: tokens; default 2048 / 200 / all)")
+    ev.add_argument("--limit", type=_positive, help="examples (perplexity: tokens, default 2048; sentiment, probe: "
+                                                   "200; choice, classify: all)")
     ev.add_argument("--train", type=_positive, help="probe: training sentences (default 2000)")
     ev.add_argument("--window", type=_positive, default=256, help="perplexity window in tokens (default 256)")
     ev.add_argument("--stride", type=_positive, help="perplexity stride in tokens (default: the window)")
@@ -325,7 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                                "glue-stsb for a regression head)")
     group.add_argument("--text-columns", type=_text_columns, metavar="A[,B]",
                        help="one or two text columns (default: GLUE names, e.g. sentence or sentence1,sentence2)")
-    group.add_argument("--label-column", type=_nonempty, help="label id / name or score column (default label, else score)")
+    group.add_argument("--label-column", type=_nonempty,
+                       help="label id / name or score column (default label, else score)")
     group.add_argument("--split-column", type=_nonempty, help="a column naming each row's split, scored on its own too "
                                                               "(MNLI: matched / mismatched)")
     ev.add_argument("--json", type=Path, help="write the numbers printed here")

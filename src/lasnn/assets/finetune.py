@@ -81,7 +81,8 @@ def _classifier(base: Path, recipe: dict[str, Any]) -> Any:
         transformers.logging.set_verbosity(verbosity)
 
 
-def train_classifier(model: Any, tokenizer: Any, train: Sequence[tuple[str, int]], recipe: dict[str, Any]) -> list[float]:
+def train_classifier(model: Any, tokenizer: Any, train: Sequence[tuple[str, int]],
+                     recipe: dict[str, Any]) -> list[float]:
     """Fine-tune ``model`` in place as the module docstring states; the mean training loss of each epoch."""
     generator = torch.Generator().manual_seed(recipe["seed"])
     lengths = [len(ids) for ids in tokenizer([text for text, _ in train], truncation=True,

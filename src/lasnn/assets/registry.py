@@ -1,4 +1,5 @@
-"""The pinned assets: which package release holds each one, its sha256, and where inside it lies."""
+"""The pinned assets: which package release holds each one, its sha256, and where inside it lies; and the assets
+lasnn builds from them with a fixed recipe."""
 
 from __future__ import annotations
 

@@ -72,7 +72,8 @@ def get_metric(name: str | None, num_labels: int) -> Metric:
     return metric
 
 
-def score(metric: Metric, references: Sequence[float], predictions: Sequence[float], num_labels: int) -> dict[str, float]:
+def score(metric: Metric, references: Sequence[float], predictions: Sequence[float],
+          num_labels: int) -> dict[str, float]:
     """The scores of ``metric`` for ``predictions`` (label ids, or real scores for a regression metric)."""
     if metric.regression:
         from scipy.stats import pearsonr, spearmanr

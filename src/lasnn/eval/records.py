@@ -113,7 +113,8 @@ def resolve_columns(records: Sequence[Mapping[str, Any]], text: Sequence[str] | 
     else:
         text = next((names for names in TEXT_COLUMNS if all(n in present for n in names)), None)
         if text is None:
-            raise ValueError(f"{where} has no text column named {', '.join(sorted({n for c in TEXT_COLUMNS for n in c}))}; "
+            known = ", ".join(sorted({name for names in TEXT_COLUMNS for name in names}))
+            raise ValueError(f"{where} has no text column named {known}; "
                              f"{listing}: name the text columns (--text-columns a,b)")
     for name, option in ((label, "--label-column"), (split, "--split-column")):
         if name is not None and name not in present:
