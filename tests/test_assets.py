@@ -231,7 +231,7 @@ def test_offline_without_cache_names_asset_and_command(cache, monkeypatch, tmp_p
 def test_unknown_names_list_the_known_ones(cache) -> None:
     with pytest.raises(ValueError, match="smollm2-135m, minilm-l6, polarity, shakespeare"):
         fetch("gpt-5")
-    with pytest.raises(ValueError, match=r"smollm2-135m, minilm-l6\).*local Hugging Face model folder"):
+    with pytest.raises(ValueError, match=r"smollm2-135m, minilm-l6, minilm-polarity\).*local Hugging Face model folder"):
         resolve_model("polarity")
 
 

@@ -18,12 +18,13 @@ from rich.table import Table
 
 from . import cli_report
 from .cli_report import nonempty as _nonempty, positive as _positive
+from .eval.glue import METRICS
 from .jsonio import check_writable, write_json
 from .neurons.codes import CODES
 
 console = Console()
 DEMO_JSON = Path("lasnn-demo.json")
-TASKS = ("perplexity", "sentiment", "choice", "probe")
+TASKS = ("perplexity", "sentiment", "choice", "probe", "classify")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -53,7 +54,7 @@ def _conversion_args(parser: argparse.ArgumentParser) -> None:
                        help="spike code: binary (LAS, K steps) or naf (signed digits, K + 1 steps, fewer spikes; "
                             "same outputs)")
     group.add_argument("--calibration", type=_nonempty, help="shakespeare:WORK, polarity, or a .txt file "
-                                             "(default: shakespeare:macbeth for LMs, polarity for embedding models)")
+                                             "(default: shakespeare:macbeth for LMs, polarity for embedding models and classifiers)")
     group.add_argument("--calibration-sequences", type=_positive, default=8, help="calibration sequences (default 8)")
     group.add_argument("--calibration-length", type=_positive, default=256, help="tokens per sequence (default 256)")
     group.add_argument("--mode", choices=("equivalent", "temporal"), default="equivalent", help="spiking mode to run")
@@ -172,6 +173,8 @@ def _run_eval(args: argparse.Namespace) -> int:
     from . import eval as tasks
     from .assets import load_polarity
 
+    if args.task == "classify":
+        return _run_classify(args)
     if args.task == "choice" and not args.data:
         raise UserError("the choice task needs --data FILE.json[l] with {context, choices, label} records")
     examples = tasks.load_choices(args.data) if args.task == "choice" else None
@@ -190,6 +193,44 @@ def _run_eval(args: argparse.Namespace) -> int:
                                     load_polarity("test")[: limit or 200], args.batch_size)
     console.print(result.table())
     _write_json(args.json, {"model": info, "result": result.to_dict()})
+    return 0
+
+
+def _text_columns(value: str) -> tuple[str, ...]:
+    """An argparse type: one or two comma-separated column names."""
+    names = tuple(name.strip() for name in value.split(","))
+    if not 1 <= len(names) <= 2 or not all(names):
+        raise argparse.ArgumentTypeError(f"must be one or two comma-separated column names (a or a,b), got {value!r}")
+    return names
+
+
+def _run_classify(args: argparse.Namespace) -> int:
+    from .assets.finetune import split_examples
+    from .assets.registry import ASSETS, RecipeSpec
+    from .eval import ClassifyExample, classify, read_records, resolve_columns, to_examples
+    from .eval.classify import head_labels
+
+    spec = ASSETS.get(args.model)
+    if args.data:  # the table and its columns are checked before the model is converted
+        where = Path(args.data).name
+        records = read_records(args.data)[: args.limit]
+        columns = resolve_columns(records, args.text_columns, args.label_column, args.split_column, where)
+    elif isinstance(spec, RecipeSpec):
+        held_out = split_examples(spec.recipe["test"])[: args.limit]
+    else:
+        raise UserError("the classify task needs --data FILE (.csv, .tsv, .jsonl, .json or a datasets folder) with "
+                        "text and label columns; only a recipe model (minilm-polarity) has a held-out split of its own")
+    model, tokenizer, info = _spiking(args, "sequence-classification")
+    regression = head_labels(model) == 1
+    examples = to_examples(records, columns, model.config.label2id, regression, where) if args.data \
+        else [ClassifyExample(text, None, label) for text, label in held_out]
+    result = classify(model, tokenizer, examples, args.metric, args.batch_size)
+    console.print(result.table())
+    if result.changed:
+        console.print(f"changed predictions at examples {', '.join(map(str, result.extra['changed_indices']))}",
+                      highlight=False)
+    data = args.data or spec.recipe["test"]
+    _write_json(args.json, {"model": info, "data": data, "result": result.to_dict()})
     return 0
 
 
@@ -256,7 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--recalibrate", action="store_true", help="convert again instead of loading the cached conversion")
     demo.set_defaults(func=_run_demo)
 
-    model_help = "a pinned model (smollm2-135m, minilm-l6), a local Hugging Face folder, or a lasnn convert folder"
+    model_help = ("a pinned model (smollm2-135m, minilm-l6, minilm-polarity), a local Hugging Face folder, or a lasnn "
+                  "convert folder")
     conv = commands.add_parser("convert", help="convert a model with calibration and save it")
     conv.add_argument("model", metavar="MODEL", help=model_help)
     conv.add_argument("out", metavar="OUT", help="folder to write (weights, config, calibration, tokenizer)")
@@ -271,12 +313,24 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("model", metavar="MODEL", help=model_help)
     ev.add_argument("task", metavar="TASK", choices=TASKS, help=f"one of {', '.join(TASKS)}")
     ev.add_argument("--data", type=_nonempty, help="perplexity: shakespeare:WORK or a .txt file (default shakespeare:hamlet); "
-                                   "choice: a .json/.jsonl file of {context, choices, label} records")
-    ev.add_argument("--limit", type=_positive, help="examples (perplexity: tokens; default 2048 / 200 / all)")
+                                   "choice: a .json/.jsonl file of {context, choices, label} records; classify: a "
+                                   ".csv/.tsv/.jsonl/.json table or a datasets folder (default for minilm-polarity: "
+                                   "its held-out polarity test split)")
+    ev.add_argument("--limit", type=_positive, help="examples (perplexity: tokens, default 2048; sentiment, probe: "
+                                                   "200; choice, classify: all)")
     ev.add_argument("--train", type=_positive, help="probe: training sentences (default 2000)")
     ev.add_argument("--window", type=_positive, default=256, help="perplexity window in tokens (default 256)")
     ev.add_argument("--stride", type=_positive, help="perplexity stride in tokens (default: the window)")
     ev.add_argument("--batch-size", type=_positive, default=8, help="batch size (default 8)")
+    group = ev.add_argument_group("classify")
+    group.add_argument("--metric", choices=tuple(METRICS), help="accuracy, f1 or glue-TASK (default: accuracy; "
+                                                               "glue-stsb for a regression head)")
+    group.add_argument("--text-columns", type=_text_columns, metavar="A[,B]",
+                       help="one or two text columns (default: GLUE names, e.g. sentence or sentence1,sentence2)")
+    group.add_argument("--label-column", type=_nonempty,
+                       help="label id / name or score column (default label, else score)")
+    group.add_argument("--split-column", type=_nonempty, help="a column naming each row's split, scored on its own too "
+                                                              "(MNLI: matched / mismatched)")
     ev.add_argument("--json", type=Path, help="write the numbers printed here")
     _conversion_args(ev)
     ev.set_defaults(func=_run_eval)

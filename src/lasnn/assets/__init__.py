@@ -9,7 +9,9 @@ Pre-fetch everything with ``python -m lasnn.assets fetch all``. Set ``LASNN_OFFL
 forbid fetching (a missing asset then raises :class:`AssetUnavailableError`).
 
 Models: ``smollm2-135m`` (SmolLM2-135M-Instruct, dequantised once from Q4_1 GGUF to fp32),
-``minilm-l6`` (all-MiniLM-L6-v2). Datasets: ``polarity`` (Pang & Lee), ``shakespeare``.
+``minilm-l6`` (all-MiniLM-L6-v2), ``minilm-polarity`` (a recipe asset: minilm-l6 fine-tuned on the polarity train
+split, built here deterministically by :mod:`lasnn.assets.finetune` from the cached inputs, its recipe in the
+manifest). Datasets: ``polarity`` (Pang & Lee), ``shakespeare``.
 """
 
 from lasnn.assets.cache import (

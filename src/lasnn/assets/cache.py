@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lasnn.assets._ui import byte_bar
-from lasnn.assets.registry import AssetSpec
+from lasnn.assets.registry import AssetSpec, RecipeSpec, get_spec
 
 MARKER = ".lasnn-asset.json"
 _CHUNK = 1 << 20
@@ -41,13 +41,16 @@ def cache_dir() -> Path:
     return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "lasnn"
 
 
-def asset_dir(spec: AssetSpec) -> Path:
+def asset_dir(spec: AssetSpec | RecipeSpec) -> Path:
     """The cache folder of one asset (it exists only once fully fetched and verified)."""
     return cache_dir() / spec.name
 
 
-def marker_for(spec: AssetSpec) -> dict[str, str | None]:
-    """The pinned spec, as the marker of a verified entry of ``spec`` records it."""
+def marker_for(spec: AssetSpec | RecipeSpec) -> dict[str, Any]:
+    """The pinned spec, as the marker of a verified entry of ``spec`` records it (a recipe: with its inputs' pins)."""
+    if isinstance(spec, RecipeSpec):
+        return {"name": spec.name, "builder": spec.builder, "recipe": spec.recipe,
+                "inputs": {name: marker_for(get_spec(name)) for name in spec.inputs}}
     return {
         "name": spec.name,
         "requirement": spec.requirement,
@@ -58,13 +61,13 @@ def marker_for(spec: AssetSpec) -> dict[str, str | None]:
     }
 
 
-def write_marker(spec: AssetSpec, folder: Path) -> None:
+def write_marker(spec: AssetSpec | RecipeSpec, folder: Path) -> None:
     """Record in ``folder`` that it holds the verified contents of ``spec``: the spec, each file's sha256 and stamp."""
     files = {name: {"sha256": sha256_file(folder / name), **_stamp(folder / name)} for name in _files(folder)}
     _write(folder, {**marker_for(spec), "files": files})
 
 
-def stale_reason(spec: AssetSpec) -> str | None:
+def stale_reason(spec: AssetSpec | RecipeSpec) -> str | None:
     """Why the cache entry of ``spec`` cannot be used (not fetched, another pin, a file changed), or None if it can."""
     folder = asset_dir(spec)
     try:
@@ -79,7 +82,7 @@ def stale_reason(spec: AssetSpec) -> str | None:
     return _changed(folder, recorded, files)
 
 
-def is_cached(spec: AssetSpec) -> bool:
+def is_cached(spec: AssetSpec | RecipeSpec) -> bool:
     """Whether the cache holds a verified, unchanged entry of exactly this pinned spec (stats its files)."""
     return stale_reason(spec) is None
 

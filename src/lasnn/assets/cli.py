@@ -52,5 +52,5 @@ def _list() -> int:
     print(f"cache: {cache_dir()}")
     for spec in ASSETS.values():
         state = asset_dir(spec) if is_cached(spec) else "not fetched"
-        print(f"{spec.name:14} {spec.kind:8} {spec.requirement:28} {state}")
+        print(f"{spec.name:16} {spec.kind:8} {spec.requirement:28} {state}")
     return 0

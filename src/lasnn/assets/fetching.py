@@ -34,7 +34,7 @@ from lasnn.assets.cache import (
     verify_sha256,
     write_marker,
 )
-from lasnn.assets.registry import AssetSpec, get_spec
+from lasnn.assets.registry import AssetSpec, RecipeSpec, get_spec
 
 _PARTIAL = ".partial-"
 DEFAULT_INDEX = "https://pypi.org/simple"
@@ -48,13 +48,14 @@ def fetch(name: str) -> Path:
     A cached entry costs a marker read and one ``stat`` per file; a file whose stamp moved is hashed again, and an
     entry with a changed, missing or added file is fetched again (or refused while offline).
     A fetch works in a private temporary folder inside the cache and renames the finished
-    entry into place, so the cache never holds a half-written entry.
+    entry into place, so the cache never holds a half-written entry. A recipe asset (:class:`RecipeSpec`) is built
+    from its cached inputs instead of downloaded, also under ``LASNN_OFFLINE``.
     """
     spec = get_spec(name)
     reason = stale_reason(spec)
     if reason is None:
         return asset_dir(spec)
-    if os.environ.get("LASNN_OFFLINE", "") not in ("", "0"):
+    if os.environ.get("LASNN_OFFLINE", "") not in ("", "0") and not isinstance(spec, RecipeSpec):
         raise AssetUnavailableError(missing_message(spec, f"{reason} and LASNN_OFFLINE is set"))
     if asset_dir(spec).exists():
         console.print(f"{spec.name}: {reason}; fetching it again", highlight=False)
@@ -63,9 +64,12 @@ def fetch(name: str) -> Path:
     _remove_abandoned(root, spec.name)
     work = Path(tempfile.mkdtemp(prefix=f"{_PARTIAL}{spec.name}-{os.getpid()}-", dir=root))
     try:
-        archive = download(spec, work / "download")
-        verify_sha256(archive, spec.sha256, spec.requirement)
-        built = _build(spec, archive, work)
+        if isinstance(spec, RecipeSpec):
+            built = _build_recipe(spec, work)
+        else:
+            archive = download(spec, work / "download")
+            verify_sha256(archive, spec.sha256, spec.requirement)
+            built = _build(spec, archive, work)
         write_marker(spec, built)
         _install(spec, built, work)
     finally:
@@ -83,7 +87,7 @@ def fetch_command(name: str) -> str:
     return f"lasnn fetch {name}"
 
 
-def missing_message(spec: AssetSpec, reason: str) -> str:
+def missing_message(spec: AssetSpec | RecipeSpec, reason: str) -> str:
     """The one-line error for an asset that is not usable from the cache and could not be fetched."""
     return (
         f"asset {spec.name!r} ({spec.requirement}) is not usable from the cache {cache_dir()} "
@@ -259,7 +263,16 @@ def _build(spec: AssetSpec, archive: Path, work: Path) -> Path:
     return work / "converted"
 
 
-def _install(spec: AssetSpec, built: Path, work: Path) -> None:
+def _build_recipe(spec: RecipeSpec, work: Path) -> Path:
+    """Build a recipe asset inside ``work`` from its (fetched) inputs; return the finished folder."""
+    from lasnn.assets.finetune import build_classifier
+
+    built = work / "built"
+    built.mkdir()
+    return build_classifier(spec, built)
+
+
+def _install(spec: AssetSpec | RecipeSpec, built: Path, work: Path) -> None:
     """Rename the finished folder into the cache, replacing a stale entry, keeping a concurrent valid one."""
     final = asset_dir(spec)
     try:

