@@ -36,3 +36,13 @@ def test_disk_offloaded_llama_converts_like_the_unsharded_one(tmp_path: Path) ->
         assert torch.equal(model.generate(**prompt, **greedy), reference.generate(**prompt, **greedy))
         with lasnn.mode(model, "temporal"), lasnn.mode(reference, "temporal"):
             assert torch.equal(model(**prompt).logits, reference(**prompt).logits)
+
+
+def test_offloaded_conversion_saves_and_loads_with_a_device_map(tmp_path: Path) -> None:
+    model = dispatch_model(tiny_model("llama"), device_map=DEVICE_MAP, offload_dir=str(tmp_path / "offload"))
+    lasnn.convert(model, CONFIG, calibration_data=token_batches(2))
+    lasnn.save(model, tmp_path / "snn")
+    loaded = lasnn.load(tmp_path / "snn", device_map={"": "cpu"})
+    batch = token_batches(1, seed=5)[0]
+    with torch.no_grad():
+        assert torch.equal(loaded(**batch).logits, model(**batch).logits)
