@@ -19,6 +19,7 @@ import torch.nn as nn
 from ..neurons import HGNeuron
 from ..ops import spike_product, spike_product_steps, spiking_activation
 from .activations import IDENTITY, activation_function
+from .devices import execution_device
 from .probing import probe_agrees
 from .sites import SiteEncoder
 from .state import ConversionState, Mode
@@ -36,7 +37,7 @@ def _source(module: nn.Module) -> str:
 def _computes(module: nn.Module, first: nn.Linear, structure: Callable[[torch.Tensor], torch.Tensor]) -> bool:
     """True if ``module(x) == structure(x)`` on a seeded random probe x of shape [2, 3, first.in_features]."""
     generator = torch.Generator().manual_seed(0)
-    x = torch.randn(2, 3, first.in_features, generator=generator).to(first.weight.device, first.weight.dtype)
+    x = torch.randn(2, 3, first.in_features, generator=generator).to(execution_device(first, first.weight), first.weight.dtype)
     with torch.no_grad():
         return probe_agrees(module(x), structure(x), first.weight.dtype)
 

@@ -16,6 +16,7 @@ import torch.nn as nn
 from tqdm.auto import tqdm
 
 from ..neurons import HGNeuron, Neuron, OATNeuron
+from . import distributed
 from .inputs import validate_batch
 from .linear import SpikingSynapse
 from .sites import SiteEncoder
@@ -128,7 +129,9 @@ def neurons_to_observe(model: nn.Module) -> list[Neuron]:
 def calibrate(model: nn.Module, state: ConversionState, batches: Iterable[Any]) -> dict[str, Any]:
     """Run up to ``config.calibration_sequences`` sequences of ``batches`` and freeze every observing neuron.
 
-    Returns the first validated batch (used for the conversion audit).
+    Under torch.distributed (more than one rank), ``batches`` is this rank's share of the data and the observers
+    are reduced across ranks before freezing, so every rank gets the thresholds of one process calibrating on all
+    the shares. Returns the first validated batch (used for the conversion audit).
     """
     config = state.config
     observing = neurons_to_observe(model)
@@ -156,6 +159,9 @@ def calibrate(model: nn.Module, state: ConversionState, batches: Iterable[Any]) 
     finally:
         sharing.close()
         values.close()
+    if distributed.active():
+        distributed.check_batches(0 if first is None else 1)
+        distributed.reduce_observers(observing, values.counts)
     if first is None:
         raise ValueError("calibration_data is empty; pass an iterable of tokenizer output dicts (default 32 sequences)")
     values.check()

@@ -7,6 +7,7 @@ import torch.nn as nn
 
 from ..ops import spiking_layer_norm, spiking_rms_norm
 from ..ops.norms import NormNeurons
+from .devices import execution_device
 from .probing import probe_agrees
 from .state import ConversionState, Mode
 
@@ -29,7 +30,7 @@ def layer_norm_eps(module: nn.Module) -> float | None:
     """``eps`` if ``module`` computes ``weight * (x - mean) / sqrt(var + eps) + bias`` over its last axis."""
     if not isinstance(module, nn.LayerNorm) or len(module.normalized_shape) != 1:
         return None
-    x = _probe_input(module.normalized_shape[0]).to(module.weight.device if module.weight is not None else "cpu")
+    x = _probe_input(module.normalized_shape[0]).to("cpu" if module.weight is None else execution_device(module, module.weight))
     weight = None if module.weight is None else module.weight.detach().float()
     bias = None if module.bias is None else module.bias.detach().float()
     expected = torch.nn.functional.layer_norm(x, module.normalized_shape, weight, bias, module.eps)
@@ -44,7 +45,7 @@ def rms_norm_variant(module: nn.Module) -> tuple[float, bool] | None:
     eps = getattr(module, "variance_epsilon", getattr(module, "eps", None))
     if eps is None:
         eps = torch.finfo(weight.dtype).eps
-    x = _probe_input(weight.shape[0]).to(weight.device)
+    x = _probe_input(weight.shape[0]).to(execution_device(module, weight))
     normalized = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + float(eps))
     for unit_offset in (False, True):
         scale = weight.detach().float() + (1.0 if unit_offset else 0.0)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
+from accelerate.utils import align_module_device
 from transformers.pytorch_utils import Conv1D
 
 from ..neurons import HGNeuron, OATNeuron
@@ -107,7 +108,8 @@ def plan_conversion(model: nn.Module, config: LASConfig) -> Plan:
             plan.allowed_ann.append(name)
             skipped.append(name)
             continue
-        kind, detail, problem = _classify(module)
+        with align_module_device(module):  # offloaded weights are loaded for the probes, then dropped again
+            kind, detail, problem = _classify(module)
         if problem is not None:
             plan.unsupported.append(f"{name or type(module).__name__}: {problem}")
         elif kind is not None:
