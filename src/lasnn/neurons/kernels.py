@@ -54,6 +54,10 @@ def _counting_is_cheap(x: Tensor) -> bool:
     return not _enabled and x.device.type == "cpu"
 
 
+def _no_count(device: torch.device) -> Tensor:
+    return torch.zeros((), dtype=torch.int64, device=device)
+
+
 def _oat(x: Tensor, theta_nor: Tensor, step_nor: Tensor, step_out: Tensor, top: float, nearest: bool,
          dtype: torch.dtype, shortcut: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     y = x.to(dtype)
@@ -62,7 +66,7 @@ def _oat(x: Tensor, theta_nor: Tensor, step_nor: Tensor, step_out: Tensor, top: 
     q = torch.floor(y.abs() / step + 0.5) if nearest else torch.floor(y.abs() / step)
     outlier = gate.sum()
     if shortcut and not bool((~(q <= top)).any()):
-        clamped = nan = torch.zeros((), dtype=torch.int64, device=x.device)
+        clamped = nan = _no_count(x.device)
     else:
         clamped = ((q > top) & gate).sum()
         nan = torch.isnan(q).sum()
@@ -73,10 +77,6 @@ def oat_decode(x: Tensor, theta_nor: Tensor, step_nor: Tensor, step_out: Tensor,
                dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """(x̂, clamped, outlier, nan): sign(x) min(R(|x| / s_g), top) s_g, s_g = step of the branch |x| >= theta_nor."""
     return _dispatch("oat", _oat)(x, theta_nor, step_nor, step_out, top, nearest, dtype, _counting_is_cheap(x))
-
-
-def _no_count(device: torch.device) -> Tensor:
-    return torch.zeros((), dtype=torch.int64, device=device)
 
 
 def _gated_input(y: Tensor, lo: Tensor, hi: Tensor, clamp_below: bool,
@@ -124,14 +124,14 @@ def _affine(z: Tensor, linear: bool, relu: bool, args: tuple) -> Tensor:
         return torch.where(z < 0, 0.0, z) if relu else z
     side, p_lo, p_cap, width_cap, bits, start, inv_cell, offset, slope, time_steps = args
     a = z.abs()
-    idx = segment_index(a, z < 0, side, p_lo, p_cap, width_cap, bits).view(-1)
-    j = (a - _gather(start, idx, a)).mul_(_gather(inv_cell, idx, a)).floor_().clamp_(0.0, 2.0**time_steps - 1)
-    return j.mul_(_gather(slope, idx, a)).add_(_gather(offset, idx, a))
+    idx = segment_index(a, z < 0, side, p_lo, p_cap, width_cap, bits)
+    j = (a - _gather(start, idx)).mul_(_gather(inv_cell, idx)).floor_().clamp_(0.0, 2.0**time_steps - 1)
+    return j.mul_(_gather(slope, idx)).add_(_gather(offset, idx))
 
 
-def _gather(table: Tensor, flat_index: Tensor, like: Tensor) -> Tensor:
-    """table[i] for the flat int64 segment indices of the elements of ``like``, in its shape."""
-    return table.index_select(0, flat_index).view(like.shape)
+def _gather(table: Tensor, index: Tensor) -> Tensor:
+    """``table[index]`` for an int64 index tensor, as one ``index_select`` over the flattened index."""
+    return table.index_select(0, index.reshape(-1)).view(index.shape)
 
 
 def output_octave(a: Tensor, thresholds: Tensor, e_min: int) -> Tensor:
@@ -139,12 +139,12 @@ def output_octave(a: Tensor, thresholds: Tensor, e_min: int) -> Tensor:
     itype, significand, mask, offset = FLOAT_LAYOUT[a.dtype]
     top = thresholds.numel() - 1
     e = (((a.view(itype) >> significand) & mask).to(torch.int64) - (offset + e_min)).clamp_(0, top)
-    return e.add_(a >= _gather(thresholds, e.view(-1), a)).clamp_max_(top)
+    return e.add_(a >= _gather(thresholds, e)).clamp_max_(top)
 
 
 def output_membrane(a: Tensor, e: Tensor, inv_octave: Tensor, time_steps: int, half: float) -> Tensor:
     """The output coder's membrane |y| 2^(K-e) + half (exact: two power-of-two gains, then one addition)."""
-    return (a * 2.0**time_steps).mul_(_gather(inv_octave, e.reshape(-1), a)).add_(half)
+    return (a * 2.0**time_steps).mul_(_gather(inv_octave, e)).add_(half)
 
 
 def _hg(x: Tensor, dtype: torch.dtype, lo: Tensor, hi: Tensor, clamp_below: bool, linear: bool, relu: bool,
@@ -157,7 +157,7 @@ def _hg(x: Tensor, dtype: torch.dtype, lo: Tensor, hi: Tensor, clamp_below: bool
     a = y.abs()
     e = output_octave(a, thresholds, e_min)
     c = torch.floor(output_membrane(a, e, inv_octave, time_steps, half)).clamp_max_(2.0**time_steps - 1)
-    out = torch.copysign(c * _gather(unit, e.view(-1), c), y)
+    out = torch.copysign(c * _gather(unit, e), y)
     small = a < 2.0 ** (e_min - 1)
     if not nonzero:
         small.logical_and_(a != 0)
