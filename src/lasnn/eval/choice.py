@@ -6,7 +6,6 @@ choice), either one JSON object per line (``.jsonl``) or a JSON list of records 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,10 +16,10 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
-from ..assets.datasets import read_utf8
 from ..convert.inputs import check_positions
 from .common import batched, device_of, logits_at, pad_id, pad_right, spiking_mode
 from .parity_stats import ParityStats
+from .records import read_json_values
 from .result import EvalResult
 
 
@@ -52,15 +51,8 @@ def load_choices(path: str | Path) -> list[ChoiceExample]:
     if not path.is_file():
         raise ValueError(f"multiple-choice file {path} does not exist; pass a .json or .jsonl file of "
                          "{context, choices, label} records")
-    text = read_utf8(path)
-    try:
-        if path.suffix == ".jsonl":
-            records = [json.loads(line) for line in text.splitlines() if line.strip()]
-        else:
-            data = json.loads(text)
-            records = data.get("examples") if isinstance(data, dict) else data
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON ({error.msg} at line {error.lineno})") from None
+    data = read_json_values(path)
+    records = data.get("examples") if isinstance(data, dict) else data
     if not isinstance(records, list) or not records:
         raise ValueError(f"{path} holds no examples; expected a list of {{context, choices, label}} records")
     return [_example(record, f"{path.name} record {index}") for index, record in enumerate(records)]

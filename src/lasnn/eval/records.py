@@ -67,17 +67,26 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
     return records
 
 
-def _file_records(path: Path) -> list[Any]:
+def read_json_values(path: Path) -> Any:
+    """The values of a ``.jsonl`` file (a list, one per non-blank line) or the value of a JSON file (an empty file:
+    an empty list); ValueError naming the file on a syntax error."""
     text = read_utf8(path).removeprefix("\ufeff")
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv"):
-        return list(csv.DictReader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ","))
     try:
-        if suffix == ".jsonl":
+        if path.suffix.lower() == ".jsonl":
             return [json.loads(line) for line in text.splitlines() if line.strip()]
-        data = json.loads(text) if text.strip() else []
+        return json.loads(text) if text.strip() else []
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not valid JSON ({error.msg} at line {error.lineno})") from None
+
+
+def _file_records(path: Path) -> list[Any]:
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        text = read_utf8(path).removeprefix("\ufeff")
+        return list(csv.DictReader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ","))
+    data = read_json_values(path)
+    if suffix == ".jsonl":
+        return data
     if not isinstance(data, list):
         raise ValueError(f"{path}: expected a JSON list of records, got {type(data).__name__}; or use JSONL")
     return data
