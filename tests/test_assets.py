@@ -34,6 +34,7 @@ from lasnn.assets import (
 )
 from lasnn.assets.cli import main
 from lasnn.assets.datasets import read_polarity, split_polarity
+from lasnn.assets.registry import fetch_all_names
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -365,11 +366,11 @@ def test_real_smollm2_is_plain_fp32_llama_with_sane_perplexity() -> None:
 
 @pytest.mark.assets
 def test_real_cached_fetch_needs_no_download_and_no_hashing(monkeypatch) -> None:
-    for name in ASSETS:
+    for name in fetch_all_names():
         fetch(name)
     monkeypatch.setattr(fetching, "download", lambda spec, dest: pytest.fail("downloaded again"))
     monkeypatch.setattr(cache_module, "sha256_file", lambda path: pytest.fail("hashed again"))
-    assert all(fetch(name).is_dir() for name in ASSETS)
+    assert all(fetch(name).is_dir() for name in fetch_all_names())
 
 
 @pytest.mark.assets

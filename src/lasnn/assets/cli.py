@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from lasnn.assets._ui import console
 from lasnn.assets.cache import AssetError, asset_dir, cache_dir, is_cached
 from lasnn.assets.fetching import fetch
-from lasnn.assets.registry import ASSETS
+from lasnn.assets.registry import ASSETS, fetch_all_names
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -22,14 +22,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = sorted(set(args.names) - set(ASSETS) - {"all"})
     if unknown:
         parser.error(f"unknown assets {', '.join(unknown)}; known: {', '.join(ASSETS)}, or all")
-    return _fetch(list(ASSETS) if "all" in args.names else args.names)
+    return _fetch(fetch_all_names() if "all" in args.names else args.names)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lasnn.assets", description="Pinned lasnn models and datasets.")
     commands = parser.add_subparsers(dest="command", required=True)
     fetch_parser = commands.add_parser("fetch", help="download, verify and cache assets")
-    fetch_parser.add_argument("names", nargs="+", metavar="NAME", help=f"{', '.join(ASSETS)}, or all")
+    fetch_parser.add_argument("names", nargs="+", metavar="NAME",
+                              help=f"{', '.join(ASSETS)}, or all (= {', '.join(fetch_all_names())})")
     commands.add_parser("list", help="list the pinned assets and whether they are cached")
     return parser
 

