@@ -51,7 +51,7 @@ class PeakMemory:
     def extra(self) -> int:
         return max(0, self.peak - self.base)
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
             self.base = torch.cuda.memory_allocated(self.device)

@@ -20,8 +20,8 @@ import torch
 from torch import Tensor
 
 import lasnn
-from lasnn.metrics.spikes import SpikeCounter
 from lasnn.jsonio import write_json
+from lasnn.metrics.spikes import SpikeCounter
 from lasnn.neurons import HGNeuron, Neuron, OATNeuron
 from lasnn.neurons.codes import digit_count, float_code, round_significand
 from lasnn.studies.metric import perplexity

@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from . import cli_report
-from .cli_report import nonempty as _nonempty, positive as _positive
+from .cli_report import nonempty as _nonempty
+from .cli_report import positive as _positive
 from .eval.glue import METRICS
 from .jsonio import check_writable, write_json
 from .neurons.codes import CODES
@@ -61,7 +62,7 @@ def _conversion_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(args: argparse.Namespace) -> Any:
-    from .convert.config import LASConfig
+    from .config import LASConfig
 
     options = {"time_steps": args.time_steps, "code": args.code}
     return LASConfig.paper(**options) if args.paper else LASConfig(**options)
@@ -371,7 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"lasnn {args.command}: interrupted", file=sys.stderr)
         return 130
-    except (UserError, ValueError, TypeError, OSError, AssetError) as error:
+    except (UserError, ValueError, OSError, AssetError) as error:  # a TypeError is a bug: its traceback shows
         print(f"lasnn {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return 2
 

@@ -6,7 +6,7 @@ import functools
 import hashlib
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 
 __all__ = ["code_fingerprint"]
 

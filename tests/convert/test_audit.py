@@ -7,11 +7,21 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import lasnn
-from lasnn.convert import attention
-from lasnn.convert.api import prepare
-from lasnn.convert.audit import (DIVISION, LEAVES, NONLINEAR, NOT_A_TRAIN, ORDER, PRODUCT, SYNAPSE, Violation,
-                                 is_spike_train, trace)
+from lasnn.convert.api import build_spiking
+from lasnn.convert.audit import (
+    DIVISION,
+    LEAVES,
+    NONLINEAR,
+    NOT_A_TRAIN,
+    ORDER,
+    PRODUCT,
+    SYNAPSE,
+    Violation,
+    is_spike_train,
+    trace,
+)
 from lasnn.convert.calibrate import calibrate
+from lasnn.modules import attention
 from lasnn.neurons import OATNeuron
 from tiny_models import tiny_model, token_batches
 
@@ -121,7 +131,7 @@ def test_spike_trains_are_checked_by_value():
 @pytest.fixture(scope="module")
 def model():
     model = tiny_model("llama")
-    state, _ = prepare(model, lasnn.LASConfig(calibration_sequences=4))
+    state, _ = build_spiking(model, lasnn.LASConfig(calibration_sequences=4))
     calibrate(model, state, token_batches(1))
     lasnn.set_mode(model, "equivalent")
     return model
@@ -207,7 +217,7 @@ def test_replaced_lasnn_softmax(model, monkeypatch):
         return torch.softmax(scores if mask is None else scores + mask, dim)
 
     monkeypatch.setattr(attention, "spiking_softmax", softmax)
-    assert Violation("model.layers.0.self_attn", "_softmax", ORDER) in _reported(model)
+    assert Violation("model.layers.0.self_attn.lasnn_attention", "_softmax", ORDER) in _reported(model)
 
 
 @pytest.mark.parametrize("function", [torch.sigmoid, F.silu], ids=["sigmoid", "silu"])

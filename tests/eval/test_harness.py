@@ -8,8 +8,9 @@ import pytest
 
 lm_eval = pytest.importorskip("lm_eval")
 
-import lasnn  # noqa: E402
 from harness_tasks import RECORDS, lm_eval_command  # noqa: E402
+
+import lasnn  # noqa: E402
 from lasnn.eval.harness import LASNNLM  # noqa: E402
 
 

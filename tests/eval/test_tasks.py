@@ -5,11 +5,19 @@ import math
 
 import pytest
 import torch
-from eval_helpers import TEXT
 from rich.console import Console
 
-from lasnn.eval import (ChoiceExample, ParityStats, linear_probe, load_choices, multiple_choice, perplexity, windows,
-                        zero_shot)
+from eval_helpers import TEXT
+from lasnn.eval import (
+    ChoiceExample,
+    ParityStats,
+    linear_probe,
+    load_choices,
+    multiple_choice,
+    perplexity,
+    windows,
+    zero_shot,
+)
 from lasnn.metrics.parity import compare
 
 EXPECTED_KEYS = {"task", "metric", "ann", "snn", "difference", "relative_difference", "examples", "changed", "parity", "mode"}

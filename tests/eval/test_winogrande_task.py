@@ -93,7 +93,6 @@ def test_the_task_scores_the_text_after_the_blank_given_each_filled_option(winog
 @pytest.fixture(scope="module")
 def lm(lm_folder, tmp_path_factory):
     from eval_helpers import TEXT
-
     from lasnn.eval.harness import LASNNLM
 
     text = tmp_path_factory.mktemp("calibration") / "calibration.txt"

@@ -5,14 +5,14 @@ import torch
 from torch import nn
 
 import lasnn
-from lasnn.convert.config import LASConfig
-from lasnn.convert.linear import SpikingLinear
-from lasnn.convert.sites import SiteEncoder
-from lasnn.convert.state import STATE_ATTR, ConversionState, Mode
+from lasnn.config import LASConfig
 from lasnn.convert.swap import add_child, set_attr, swap_class
 from lasnn.metrics.report import report
 from lasnn.metrics.spikes import SpikeCounter
 from lasnn.metrics.synapses import OpCounter
+from lasnn.modules.linear import SpikingLinear
+from lasnn.modules.sites import SiteEncoder
+from lasnn.modules.state import STATE_ATTR, ConversionState, Mode
 from lasnn.neurons import OATNeuron
 from tiny_models import FAMILIES, tiny_model, token_batches
 

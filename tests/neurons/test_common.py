@@ -1,5 +1,6 @@
 """Contract shared by every neuron: dtypes, NaN, devices, time_steps, stats switch, dtype-stable thresholds."""
 
+import contextlib
 import math
 
 import pytest
@@ -135,14 +136,26 @@ def test_observing_forward_is_the_float_function():
 
 @pytest.mark.parametrize("mode", [torch.inference_mode, torch.no_grad])
 def test_calibration_inside_inference_mode(mode):
-    neurons = [MTNeuron(1.0), OATNeuron(), HGNeuron.for_function("exp")]
-    with mode():
+    """Observing under inference_mode / no_grad calibrates exactly as outside it, and the frozen state (no inference
+    tensors) works outside the mode, also for observing again."""
+    x = sample("cpu")
+
+    def calibrated(context):
+        neurons = [MTNeuron(1.0), OATNeuron(), HGNeuron.for_function("exp")]
+        with context():
+            for neuron in neurons:
+                neuron.observing = True
+                neuron(x)
         for neuron in neurons:
-            neuron.observing = True
-            neuron(sample("cpu"))
-    for neuron in neurons:
-        neuron.freeze()
-        neuron.observing = True
-        neuron(sample("cpu"))  # observing again outside the mode
-        neuron.freeze()
-        neuron(sample("cpu"))
+            neuron.freeze()
+        return neurons
+
+    for inside, outside in zip(calibrated(mode), calibrated(contextlib.nullcontext), strict=True):
+        got, expected = inside.calibration_state(), outside.calibration_state()
+        assert got.keys() == expected.keys()
+        assert all(torch.equal(got[k], expected[k]) and not got[k].is_inference() for k in got)
+        assert torch.equal(inside(x), outside(x))
+        inside.observing = True
+        inside(x)
+        inside.freeze()
+        assert all(torch.equal(inside.calibration_state()[k], expected[k]) for k in got)

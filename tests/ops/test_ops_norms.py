@@ -103,7 +103,7 @@ def test_layer_norm_within_grid_budget_at_k16(device, affine, eps):
                        None if bias is None else bias.double(), eps)
     assert bool(((y.double() - ref).abs() <= _layer_norm_bound(x, weight, eps, neurons)).all())
     assert row_relative_error(y, ref).max() <= 2e-3  # what the bound amounts to on these rows
-    assert sum(int(getattr(n.stats, "clamped")) + int(n.stats.out_of_range) for n in
+    assert sum(int(n.stats.clamped) + int(n.stats.out_of_range) for n in
                (neurons.input, neurons.centered, neurons.square, neurons.rsqrt)) == 0
 
 

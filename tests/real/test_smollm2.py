@@ -7,7 +7,6 @@ import torch
 
 import lasnn
 from lasnn.metrics.generation import compare_greedy
-
 from real_assets import batches, shakespeare_sequences
 
 pytestmark = [pytest.mark.assets, pytest.mark.slow]

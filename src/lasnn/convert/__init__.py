@@ -1,10 +1,11 @@
-"""Model conversion: surgery, calibration, modes, audit and persistence."""
+"""Model conversion: rules and surgery, calibration, modes, audit and persistence."""
 
-from .api import audit, convert, get_mode, mode, set_code, set_mode
+from .api import audit, calibrate, convert, freeze, get_mode, mode, prepare, set_code, set_mode
 from .audit import AuditReport
-from .config import LASConfig
 from .persist import ArtifactError, load, save
+from .rules import ConversionRule, Edit, Match, conversion_rules, match_type, register_rule, unregister_rule
 from .surgery import ConversionError
 
-__all__ = ["ArtifactError", "AuditReport", "ConversionError", "LASConfig", "audit", "convert", "get_mode", "load",
-           "mode", "save", "set_code", "set_mode"]
+__all__ = ["ArtifactError", "AuditReport", "ConversionError", "ConversionRule", "Edit", "Match", "audit",
+           "calibrate", "convert", "freeze", "get_mode", "load", "match_type", "mode", "prepare", "register_rule",
+           "conversion_rules", "save", "set_code", "set_mode", "unregister_rule"]

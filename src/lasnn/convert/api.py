@@ -1,4 +1,4 @@
-"""The public conversion API: convert, modes, audit."""
+"""The public conversion API: convert (or prepare → calibrate → freeze), modes, audit."""
 
 from __future__ import annotations
 
@@ -10,21 +10,23 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from ..config import LASConfig
+from ..modules import attention as attention_impl
+from ..modules.sites import SiteEncoder
+from ..modules.state import STATE_ATTR, ConversionState, Mode, get_state, is_converted, parse_mode
 from ..neurons import HGNeuron, MTNeuron, OATNeuron
-from . import attention as attention_impl
-from .audit import AuditReport, audit as _audit, trace
-from .calibrate import calibrate
-from .config import LASConfig
+from .audit import AuditReport, trace
+from .audit import audit as _audit
+from .calibrate import CalibrationRun
+from .calibrate import calibrate as _calibrate
 from .inputs import validate_batch
-from .sites import SiteEncoder
-from .state import STATE_ATTR, ConversionState, Mode, get_state, is_converted, parse_mode
 from .surgery import ConversionError, Plan, apply_plan, plan_conversion
 from .swap import set_attr
 
 SUPPORTED_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 
-def _check_convertible(model: nn.Module, config: LASConfig, calibration_data: Any) -> None:
+def _check_model(model: nn.Module, config: LASConfig) -> None:
     if not isinstance(model, nn.Module):
         raise TypeError(f"lasnn.convert expects a torch.nn.Module (a transformers model), got {type(model).__name__}")
     if not isinstance(config, LASConfig):
@@ -39,6 +41,10 @@ def _check_convertible(model: nn.Module, config: LASConfig, calibration_data: An
         raise ValueError(f"unsupported parameter dtype(s) {unsupported}; lasnn converts float32, float16 and bfloat16 models")
     if not hasattr(model, "get_input_embeddings") or not hasattr(model, "config"):
         raise TypeError(f"{type(model).__name__} is not a transformers PreTrainedModel")
+
+
+def _check_convertible(model: nn.Module, config: LASConfig, calibration_data: Any) -> None:
+    _check_model(model, config)
     if calibration_data is None and config.fixed_thresholds is None:
         raise ValueError(
             "calibration_data is required to set each site's thresholds: pass an iterable of tokenizer output dicts "
@@ -63,7 +69,7 @@ def _switch_attention(model: nn.Module, state: ConversionState, spiking: bool) -
         model.set_attn_implementation(attention_impl.IMPLEMENTATION if spiking else state.original_attn_implementation)
 
 
-def prepare(model: nn.Module, config: LASConfig) -> tuple[ConversionState, Plan]:
+def build_spiking(model: nn.Module, config: LASConfig) -> tuple[ConversionState, Plan]:
     """Plan and apply the module surgery (no calibration); the model is left unchanged on any error."""
     plan = plan_conversion(model, config)
     if plan.unsupported:
@@ -73,7 +79,7 @@ def prepare(model: nn.Module, config: LASConfig) -> tuple[ConversionState, Plan]
     state.attention = any(step.kind == "attention" for step in plan.steps)
     try:
         state.undo.append(set_attr(model, STATE_ATTR, state))
-        apply_plan(plan, state)
+        apply_plan(model, plan, state)
         if state.attention:
             attention_impl.register()
             _switch_attention(model, state, spiking=True)
@@ -94,16 +100,68 @@ def convert(model: nn.Module, config: LASConfig | None = None, calibration_data:
     """
     config = config or LASConfig()
     _check_convertible(model, config, calibration_data)
-    state, _ = prepare(model, config)
+    state, _ = build_spiking(model, config)
     try:
         if calibration_data is not None:
-            first = calibrate(model, state, calibration_data)
-            state.mode = Mode.EQUIVALENT
-            report = trace(model, audit_sample(first), state.allowed_ann)
-            if not report.clean:
-                raise ConversionError([str(v) for v in report.violations])
+            _audit_conversion(model, state, _calibrate(model, state, calibration_data))
         state.mode = Mode.EQUIVALENT
     except BaseException:
+        state.rollback()
+        raise
+    return model
+
+
+def _audit_conversion(model: nn.Module, state: ConversionState, first: Mapping[str, Any]) -> None:
+    state.mode = Mode.EQUIVALENT
+    report = trace(model, audit_sample(first), state.allowed_ann)
+    if not report.clean:
+        raise ConversionError([str(v) for v in report.violations])
+
+
+def prepare(model: nn.Module, config: LASConfig | None = None) -> nn.Module:
+    """Step 1 of 3 of a conversion on your own data loop: the module surgery, with every neuron that learns from
+    data observing. Then :func:`calibrate` (any number of times, on any batches) and :func:`freeze`.
+    ``convert(model, config, data)`` is the same in one call."""
+    config = config or LASConfig()
+    _check_model(model, config)
+    state, _ = build_spiking(model, config)
+    try:
+        state.calibration = CalibrationRun(model, state)
+    except BaseException:
+        state.rollback()
+        raise
+    return model
+
+
+def _run_of(model: nn.Module, verb: str) -> CalibrationRun:
+    run = get_state(model).calibration
+    if not isinstance(run, CalibrationRun):
+        raise ValueError(f"lasnn.{verb} needs a model from lasnn.prepare that is not frozen yet; call "
+                         "lasnn.prepare(model, config) first (lasnn.convert calibrates and freezes in one call)")
+    return run
+
+
+def calibrate(model: nn.Module, batches: Iterable[Any]) -> int:
+    """Step 2 of 3: run every batch of ``batches`` (tokenizer output dicts) through the float path while the
+    neurons observe; call it as often as you like. Returns the sequences observed so far."""
+    if isinstance(batches, (str, torch.Tensor)):
+        raise ValueError("lasnn.calibrate expects an input dict or an iterable of them (tokenizer outputs), not a "
+                         f"{type(batches).__name__}")
+    return _run_of(model, "calibrate").observe([batches] if isinstance(batches, Mapping) else batches)
+
+
+def freeze(model: nn.Module) -> nn.Module:
+    """Step 3 of 3: fix every threshold from what the neurons observed, audit one forward, and switch to
+    "equivalent" mode. On any error (no data, a degenerate site, an audit violation) the model is restored to the
+    unconverted model it was before :func:`prepare`."""
+    run = _run_of(model, "freeze")
+    state = get_state(model)
+    try:
+        _audit_conversion(model, state, run.freeze())
+        state.calibration = None
+        state.mode = Mode.EQUIVALENT
+    except BaseException:
+        run.close()
         state.rollback()
         raise
     return model
@@ -112,6 +170,8 @@ def convert(model: nn.Module, config: LASConfig | None = None, calibration_data:
 def set_mode(model: nn.Module, mode: str) -> None:
     """Switch a converted model between "ann" (original float path), "equivalent" and "temporal"."""
     state = get_state(model)
+    if state.calibration is not None:
+        raise ValueError("this model is still calibrating (lasnn.prepare); call lasnn.freeze(model) first")
     target = parse_mode(mode)
     if (target is Mode.ANN) != (state.mode is Mode.ANN):
         _switch_attention(model, state, spiking=target is not Mode.ANN)

@@ -54,7 +54,7 @@ import torch.nn as nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from .state import Mode, get_state, is_converted
+from ..modules.state import Mode, get_state, is_converted
 
 
 class Kind(IntEnum):

@@ -15,12 +15,12 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
+from ..modules.linear import SpikingSynapse
+from ..modules.sites import SiteEncoder
+from ..modules.state import ConversionState, Mode
 from ..neurons import HGNeuron, Neuron, OATNeuron
 from . import distributed
 from .inputs import validate_batch
-from .linear import SpikingSynapse
-from .sites import SiteEncoder
-from .state import ConversionState, Mode
 
 
 def _sequences(batch: dict[str, Any]) -> int:
@@ -126,6 +126,78 @@ def neurons_to_observe(model: nn.Module) -> list[Neuron]:
     ]
 
 
+class CalibrationRun:
+    """One calibration, from the first observed batch to the frozen thresholds (prepare → observe → freeze).
+
+    While it runs the model is in calibration mode: every OAT site without thresholds and every HG gate bank
+    observes what it sees; the first batch also finds the synapses that read one tensor (they then share a site).
+    """
+
+    def __init__(self, model: nn.Module, state: ConversionState) -> None:
+        self.model, self.state = model, state
+        self.observing = neurons_to_observe(model)
+        for neuron in self.observing:
+            neuron.observing = True
+        state.mode = Mode.CALIBRATE
+        self.first: dict[str, Any] | None = None
+        self.sequences = 0
+        self.batches = 0
+        self._sharing: _InputSharing | None = _InputSharing(model)
+        self._values = _SiteValues(model, self.observing)
+
+    def observe(self, batches: Iterable[Any], limit: int | None = None) -> int:
+        """Run the float path on each batch (up to ``limit`` sequences in all, if given); returns the sequences
+        observed so far."""
+        with torch.no_grad(), tqdm(total=limit, desc="calibrating", unit="seq", leave=False) as bar:
+            for raw in batches:
+                where = f"calibration batch {self.batches}"
+                batch = validate_batch(self.model, raw, where=where)
+                _check_informative(batch, where)
+                self.model(**batch)
+                self.batches += 1
+                if self.first is None:
+                    self.first = batch
+                    self._close_sharing()
+                count = _sequences(batch)
+                self.sequences += count
+                bar.update(count)
+                if limit is not None and self.sequences >= limit:
+                    break
+        return self.sequences
+
+    def _close_sharing(self) -> None:
+        if self._sharing is not None:
+            self._sharing.close()
+            self.state.shared_inputs = share_sites(self._sharing.groups)
+            self._sharing = None
+
+    def close(self) -> None:
+        """Remove the observing hooks (the run cannot observe any more)."""
+        if self._sharing is not None:
+            self._sharing.close()
+            self._sharing = None
+        self._values.close()
+
+    def freeze(self) -> dict[str, Any]:
+        """Reduce the observers across ranks (torch.distributed), refuse degenerate sites, and freeze every
+        observing neuron. Returns the first observed batch (used for the conversion audit)."""
+        config = self.state.config
+        self.close()
+        if distributed.active():
+            distributed.check_batches(0 if self.first is None else 1)
+            distributed.reduce_observers(self.observing, self._values.counts)
+        if self.first is None:
+            raise ValueError("calibration_data is empty; pass an iterable of tokenizer output dicts "
+                             "(default 32 sequences)")
+        self._values.check()
+        for neuron in self.observing:
+            if isinstance(neuron, OATNeuron):
+                neuron.freeze(quantile=config.quantile, margin=config.outlier_margin)
+            else:
+                neuron.freeze(margin=config.hg_range_margin)
+        return self.first
+
+
 def calibrate(model: nn.Module, state: ConversionState, batches: Iterable[Any]) -> dict[str, Any]:
     """Run up to ``config.calibration_sequences`` sequences of ``batches`` and freeze every observing neuron.
 
@@ -133,41 +205,9 @@ def calibrate(model: nn.Module, state: ConversionState, batches: Iterable[Any]) 
     are reduced across ranks before freezing, so every rank gets the thresholds of one process calibrating on all
     the shares. Returns the first validated batch (used for the conversion audit).
     """
-    config = state.config
-    observing = neurons_to_observe(model)
-    for neuron in observing:
-        neuron.observing = True
-    state.mode = Mode.CALIBRATE
-    first: dict[str, Any] | None = None
-    seen = 0
-    sharing, values = _InputSharing(model), _SiteValues(model, observing)
+    run = CalibrationRun(model, state)
     try:
-        with torch.no_grad(), tqdm(total=config.calibration_sequences, desc="calibrating", unit="seq", leave=False) as bar:
-            for index, raw in enumerate(batches):
-                batch = validate_batch(model, raw, where=f"calibration batch {index}")
-                _check_informative(batch, f"calibration batch {index}")
-                model(**batch)
-                if first is None:
-                    first = batch
-                    sharing.close()
-                    state.shared_inputs = share_sites(sharing.groups)
-                count = _sequences(batch)
-                seen += count
-                bar.update(count)
-                if seen >= config.calibration_sequences:
-                    break
+        run.observe(batches, limit=state.config.calibration_sequences)
     finally:
-        sharing.close()
-        values.close()
-    if distributed.active():
-        distributed.check_batches(0 if first is None else 1)
-        distributed.reduce_observers(observing, values.counts)
-    if first is None:
-        raise ValueError("calibration_data is empty; pass an iterable of tokenizer output dicts (default 32 sequences)")
-    values.check()
-    for neuron in observing:
-        if isinstance(neuron, OATNeuron):
-            neuron.freeze(quantile=config.quantile, margin=config.outlier_margin)
-        else:
-            neuron.freeze(margin=config.hg_range_margin)
-    return first
+        run.close()
+    return run.freeze()

@@ -11,10 +11,11 @@ import dataclasses
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from .config import LASConfig
+from ..config import LASConfig
 
 MANIFEST = "lasnn.json"
 CALIBRATION = "lasnn_calibration.safetensors"

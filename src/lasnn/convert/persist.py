@@ -19,18 +19,28 @@ import torch.nn as nn
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .. import __version__
+from .._version import __version__
 from ..assets.models import _quiet, refuse_remote_code
+from ..config import LASConfig
 from ..fingerprint import code_fingerprint
+from ..modules.state import ConversionState, Mode, get_state, is_converted
 from ..neurons import Neuron
-from .api import mode as run_mode, prepare
+from .api import build_spiking
+from .api import mode as run_mode
 from .calibrate import share_sites
-from .config import LASConfig
 from .folders import check_target, staged
-from .manifest import (CALIBRATION, FORMAT_VERSION, MANIFEST, ArtifactError, check_file_name, conversion_config,
-                       model_class, read_manifest, write_manifest)
+from .manifest import (
+    CALIBRATION,
+    FORMAT_VERSION,
+    MANIFEST,
+    ArtifactError,
+    check_file_name,
+    conversion_config,
+    model_class,
+    read_manifest,
+    write_manifest,
+)
 from .surgery import ConversionError
-from .state import ConversionState, Mode, get_state, is_converted
 
 __all__ = ["CALIBRATION", "MANIFEST", "ArtifactError", "attach", "load", "read_manifest", "save", "verify_files"]
 
@@ -76,7 +86,8 @@ def _write(model: nn.Module, state: ConversionState, tokenizer: Any, folder: Pat
         "lasnn_version": __version__,
         "code_fingerprint": code_fingerprint(),
         "model_class": type(model).__name__,
-        "config": state.config.to_dict(),
+        "config": (state.config.with_allowed_names(state.allowed_ann) if state.config.has_filters
+                   else state.config).to_dict(),
         "shared_inputs": state.shared_inputs,
         "allowed_ann": state.allowed_ann,
         "sha256": _checksums(folder),
@@ -92,6 +103,8 @@ def save(model: nn.Module, out_dir: str | os.PathLike[str], tokenizer: Any = Non
     :func:`lasnn.convert.folders.check_target`).
     """
     state = get_state(model)
+    if state.calibration is not None:
+        raise ValueError("this model is still calibrating (lasnn.prepare); call lasnn.freeze(model) before saving it")
     source = getattr(model, "name_or_path", None)
     target = check_target(out_dir, overwrite, source)
     with staged(target, overwrite, source) as staging:
@@ -210,7 +223,7 @@ def attach(model: nn.Module, config: LASConfig, shared_inputs: list[list[str]], 
     """Convert ``model`` with a known calibration instead of calibration data (restored on any error)."""
     if is_converted(model):
         raise ValueError("this model is already converted")
-    state, _ = prepare(model, config)
+    state, _ = build_spiking(model, config)
     try:
         modules = dict(model.named_modules())
         unknown = [name for group in shared_inputs for name in group

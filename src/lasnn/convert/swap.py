@@ -8,7 +8,7 @@ the state-dict keys never change.
 from __future__ import annotations
 
 import types
-from typing import Callable
+from collections.abc import Callable
 
 import torch.nn as nn
 

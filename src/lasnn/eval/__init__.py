@@ -6,11 +6,11 @@ classifier's own head, GLUE metrics; tables read by :func:`read_records`). Each 
 :class:`EvalResult`. ``lasnn.eval.harness`` registers the ``lasnn`` model for lm-evaluation-harness.
 """
 
+from ..metrics.parity import ParityStats
 from .choice import ChoiceExample, load_choices, multiple_choice
-from .classify import classify
 from .classification import SENTIMENT_TEMPLATE, SENTIMENT_WORDS, sentiment, zero_shot
+from .classify import classify
 from .loading import calibration_batches, is_saved_conversion, load_spiking
-from .parity_stats import ParityStats
 from .perplexity import perplexity, windows
 from .probe import embed, linear_probe, mean_pool
 from .records import ClassifyExample, read_records, resolve_columns, to_examples

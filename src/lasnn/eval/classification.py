@@ -11,8 +11,9 @@ import torch.nn as nn
 from tqdm.auto import tqdm
 
 from ..convert.inputs import check_positions
-from .common import batched, device_of, logits_at, pad_id, pad_right, spiking_mode
-from .parity_stats import ParityStats
+from ..metrics.parity import ParityStats
+from ..modules.state import spiking_mode
+from .common import batched, device_of, logits_at, pad_id, pad_right
 from .result import EvalResult
 
 SENTIMENT_TEMPLATE = "Review: {text}\nSentiment:"

@@ -11,9 +11,10 @@ import torch.nn as nn
 from tqdm.auto import tqdm
 
 from ..convert.inputs import check_positions
-from .common import batched, device_of, forward_both, pad_id, pad_right, spiking_mode
+from ..metrics.parity import ParityStats, forward_both
+from ..modules.state import spiking_mode
+from .common import batched, device_of, pad_id, pad_right
 from .glue import Metric, get_metric, score
-from .parity_stats import ParityStats
 from .records import ClassifyExample
 from .result import EvalResult
 

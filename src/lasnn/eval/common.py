@@ -1,4 +1,4 @@
-"""What every task shares: the spiking mode to compare, running both modes on one batch, padding, batching."""
+"""What every task shares: positions of both modes' logits, padding, batching."""
 
 from __future__ import annotations
 
@@ -10,30 +10,9 @@ import torch
 import torch.nn as nn
 
 from ..convert.api import mode as run_mode
-from ..convert.state import Mode, get_state, parse_mode
+from ..metrics.parity import forward_both
 
 T = TypeVar("T")
-
-
-def spiking_mode(model: nn.Module, mode: str | None = None) -> str:
-    """``mode`` if given, else the model's current spiking mode ("equivalent" when it is in "ann")."""
-    state = get_state(model)
-    name = parse_mode(mode).value if mode is not None else state.mode.value
-    if name == Mode.ANN.value:
-        if mode is not None:
-            raise ValueError("the spiking side of a comparison cannot be 'ann'; use mode='equivalent' or 'temporal'")
-        name = Mode.EQUIVALENT.value
-    return name
-
-
-def forward_both(model: nn.Module, batch: Mapping[str, Any], mode: str, **kwargs: Any) -> tuple[Any, Any]:
-    """The model's outputs on ``batch`` in "ann" and in ``mode`` (no gradients)."""
-    with torch.no_grad():
-        with run_mode(model, Mode.ANN.value):
-            reference = model(**batch, **kwargs)
-        with run_mode(model, mode):
-            output = model(**batch, **kwargs)
-    return reference, output
 
 
 def logits_at(model: nn.Module, batch: Mapping[str, Any], mode: str,

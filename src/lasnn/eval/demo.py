@@ -11,11 +11,11 @@ from typing import Any
 
 import torch
 
+from ..config import LASConfig
 from ..convert.api import convert, set_code
-from ..convert.config import LASConfig
-from ..convert.state import get_state
 from ..metrics.generation import compare_greedy
 from ..metrics.report import report
+from ..modules.state import get_state
 from ..neurons.codes import CODES
 from .classification import sentiment
 from .loading import text_batches

@@ -23,8 +23,8 @@ import torch
 from lm_eval.api.registry import register_model
 from lm_eval.models.huggingface import HFLM
 
-from ..convert.config import LASConfig
-from ..convert.state import parse_mode
+from ..config import LASConfig
+from ..modules.state import parse_mode
 from .loading import load_spiking
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from ..convert.config import LASConfig
+from ..config import LASConfig
 from ..convert.persist import MANIFEST
 
 DEFAULT_CALIBRATION = {"causal-lm": "shakespeare:macbeth", "embedding": "polarity", "sequence-classification": "polarity"}
@@ -78,9 +78,9 @@ def load_spiking(name_or_path: str, task: str | None = None, config: LASConfig |
     """(model, tokenizer, info): a saved lasnn folder is loaded as saved; anything :func:`lasnn.assets.load_model`
     accepts is loaded and converted with ``config`` on ``sequences`` calibration sequences from ``calibration``."""
 
-    from .. import convert, load, set_mode
     from ..assets import ASSETS, load_model
     from ..assets.models import load_tokenizer
+    from ..convert import convert, load, set_mode
 
     if calibration is not None and not calibration.strip():
         raise ValueError("the calibration source is empty; give shakespeare:WORK, polarity or the path of a text file, "

@@ -11,8 +11,9 @@ import torch.nn as nn
 from tqdm.auto import tqdm
 
 from ..convert.inputs import check_positions, position_limit
-from .common import batched, device_of, forward_both, pad_right, pad_id, spiking_mode
-from .parity_stats import ParityStats
+from ..metrics.parity import ParityStats, forward_both
+from ..modules.state import spiking_mode
+from .common import batched, device_of, pad_id, pad_right
 from .result import EvalResult
 
 

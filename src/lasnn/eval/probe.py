@@ -10,8 +10,9 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
-from .common import batched, device_of, forward_both, forward_in, hidden_states, pad_id, pad_right, spiking_mode
-from .parity_stats import ParityStats
+from ..metrics.parity import ParityStats, forward_both
+from ..modules.state import spiking_mode
+from .common import batched, device_of, forward_in, hidden_states, pad_id, pad_right
 from .result import EvalResult
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..modules.base import Ops
+
 SOURCE = "M. Horowitz, Computing's energy problem (and what we can do about it), ISSCC 2014, 45 nm, 0.9 V"
 
 
@@ -78,20 +80,6 @@ def resolve_preset(preset: str | EnergyPreset | dict[str, Any]) -> EnergyPreset:
     if preset not in PRESETS:
         raise ValueError(f"unknown energy preset {preset!r}; known: {', '.join(PRESETS)}, or pass an EnergyPreset")
     return PRESETS[preset]
-
-
-@dataclass(frozen=True)
-class Ops:
-    """Counted operations of one model (or one site / layer)."""
-
-    macs: int = 0
-    acs: int = 0
-    functions: int = 0
-    updates: int = 0
-
-    def __add__(self, other: Ops) -> Ops:
-        return Ops(self.macs + other.macs, self.acs + other.acs, self.functions + other.functions,
-                   self.updates + other.updates)
 
 
 def energy_pj(ops: Ops, preset: EnergyPreset, memory: bool = False) -> float:

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from ..convert.api import mode as run_mode
-from ..convert.state import Mode, get_state
+from ..modules.state import Mode, get_state
 
 
 @dataclass

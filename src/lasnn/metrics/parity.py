@@ -11,7 +11,7 @@ import torch.nn as nn
 
 from ..convert.api import mode as run_mode
 from ..convert.inputs import validate_batch
-from ..convert.state import Mode, get_state
+from ..modules.state import Mode, spiking_mode
 
 
 @dataclass
@@ -25,7 +25,7 @@ class TensorDiff:
     reference_std: float
 
     @classmethod
-    def between(cls, reference: torch.Tensor, output: torch.Tensor) -> "TensorDiff":
+    def between(cls, reference: torch.Tensor, output: torch.Tensor) -> TensorDiff:
         reference, output = reference.double(), output.double()
         diff = (output - reference).abs()
         std = float(reference.std()) if reference.numel() > 1 else float(reference.abs().max())
@@ -86,24 +86,21 @@ def compare(reference: torch.Tensor, output: torch.Tensor, mask: torch.Tensor | 
     return TensorDiff.between(ref, out), top1, cosine
 
 
-def run_both(model: nn.Module, batch: Mapping[str, Any], spiking_mode: str) -> tuple[Any, Any]:
-    """Model outputs (with hidden states) in "ann" and in ``spiking_mode`` on the same batch."""
+def forward_both(model: nn.Module, batch: Mapping[str, Any], mode: str, **kwargs: Any) -> tuple[Any, Any]:
+    """The model's outputs on ``batch`` in "ann" and in ``mode`` (no gradients)."""
     with torch.no_grad():
         with run_mode(model, Mode.ANN.value):
-            reference = model(**batch, output_hidden_states=True)
-        with run_mode(model, spiking_mode):
-            output = model(**batch, output_hidden_states=True)
+            reference = model(**batch, **kwargs)
+        with run_mode(model, mode):
+            output = model(**batch, **kwargs)
     return reference, output
 
 
 def parity(model: nn.Module, batch: Mapping[str, Any], mode: str | None = None) -> ParityReport:
     """Run "ann" and the spiking mode (the current one, or ``mode``) on ``batch`` and compare them."""
-    state = get_state(model)
-    spiking_mode = mode or (state.mode.value if state.mode is not Mode.ANN else Mode.EQUIVALENT.value)
-    if spiking_mode == Mode.ANN.value:
-        raise ValueError("parity compares a spiking mode with 'ann'; pass mode='equivalent' or 'temporal'")
+    spiking = spiking_mode(model, mode)
     batch = validate_batch(model, batch)
-    reference, output = run_both(model, batch, spiking_mode)
+    reference, output = forward_both(model, batch, spiking, output_hidden_states=True)
     mask = batch.get("attention_mask")
     name, ref_tensor = _primary(reference)
     _, out_tensor = _primary(output)
@@ -116,4 +113,47 @@ def parity(model: nn.Module, batch: Mapping[str, Any], mode: str | None = None) 
         label = "embeddings" if index == 0 else f"layer {index - 1}"
         per_layer.append({"name": label, **asdict(layer_diff)})
     positions = int(mask.sum()) if mask is not None and ref_tensor.dim() >= 3 else int(_valid(ref_tensor, None).shape[0])
-    return ParityReport(spiking_mode, name, positions, diff, top1, cosine, per_layer)
+    return ParityReport(spiking, name, positions, diff, top1, cosine, per_layer)
+
+
+@dataclass
+class ParityStats:
+    """Running parity of the spiking outputs against the ANN's.
+
+    Maxima and the minimum cosine are over all batches; means and top-1 agreement are weighted by positions;
+    ``*_rel`` values are relative to each batch's std of the ANN output.
+    """
+
+    positions: int = 0
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    _sum_abs: float = 0.0
+    _sum_rel: float = 0.0
+    _top1: float = 0.0
+    _has_top1: bool = False
+    cosine_min: float = 1.0
+
+    def update(self, reference: torch.Tensor, output: torch.Tensor, mask: torch.Tensor | None = None) -> None:
+        diff, top1, cosine = compare(reference, output, mask)
+        n = int(mask.sum()) if mask is not None and reference.dim() >= 3 else reference.reshape(-1, reference.shape[-1]).shape[0]
+        self.positions += n
+        self.max_abs = max(self.max_abs, diff.max_abs)
+        self.max_rel = max(self.max_rel, diff.max_rel)
+        self._sum_abs += diff.mean_abs * n
+        self._sum_rel += diff.mean_rel * n
+        if top1 is not None:
+            self._has_top1 = True
+            self._top1 += top1 * n
+        self.cosine_min = min(self.cosine_min, cosine)
+
+    def to_dict(self) -> dict[str, Any]:
+        n = max(self.positions, 1)
+        return {
+            "positions": self.positions,
+            "max_abs": self.max_abs,
+            "mean_abs": self._sum_abs / n,
+            "max_rel": self.max_rel,
+            "mean_rel": self._sum_rel / n,
+            "top1_agreement": self._top1 / n if self._has_top1 else None,
+            "cosine_min": self.cosine_min,
+        }

@@ -5,12 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from .energy import energy_pj  # noqa: E402
+from .energy import energy_pj
 
 if TYPE_CHECKING:
     from .report import SpikeReport
@@ -24,7 +21,8 @@ def write_plots(report: SpikeReport, folder: str | Path) -> list[Path]:
     names = list(layers)
     paths = []
 
-    fig, ax = plt.subplots(figsize=(max(6, 0.3 * len(names)), 4))
+    fig = Figure(figsize=(max(6, 0.3 * len(names)), 4))
+    ax = fig.subplots()
     ax.bar(range(len(names)), [layers[n]["spikes_per_neuron"] for n in names], color="tab:blue")
     ax.axhline(report.spikes_per_neuron, color="k", lw=0.8, ls="--", label=f"mean {report.spikes_per_neuron:.2f}")
     ax.set(xticks=range(len(names)), ylabel="spikes per neuron", title=f"spikes per neuron per layer (K = {report.time_steps})")
@@ -36,7 +34,8 @@ def write_plots(report: SpikeReport, folder: str | Path) -> list[Path]:
         row = report.energy[0]
         snn = [energy_pj(layers[n]["snn"], row.preset, row.memory) / 1e6 for n in names]
         ann = [energy_pj(layers[n]["ann"], row.preset, row.memory) / 1e6 for n in names]
-        fig, ax = plt.subplots(figsize=(max(6, 0.3 * len(names)), 4))
+        fig = Figure(figsize=(max(6, 0.3 * len(names)), 4))
+        ax = fig.subplots()
         x = range(len(names))
         ax.bar([i - 0.2 for i in x], ann, width=0.4, label="ANN", color="tab:gray")
         ax.bar([i + 0.2 for i in x], snn, width=0.4, label="SNN", color="tab:orange")
@@ -45,7 +44,8 @@ def write_plots(report: SpikeReport, folder: str | Path) -> list[Path]:
         ax.legend()
         paths.append(_save(fig, folder / "energy_per_layer.png"))
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     rates = report.firing_rate_per_step
     steps = range(report.time_steps + 1 - len(rates), report.time_steps + 1)  # t = 1..K, or 0..K for "naf"
     ax.plot(steps, rates, marker="o", label="all neurons")
@@ -55,8 +55,7 @@ def write_plots(report: SpikeReport, folder: str | Path) -> list[Path]:
     return paths
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+def _save(fig: Figure, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path

@@ -11,13 +11,13 @@ import torch
 from torch import nn
 
 from ..convert.api import mode as run_mode
-from ..convert.attention import AttentionNeurons
 from ..convert.inputs import validate_batch
-from ..convert.state import get_state
 from ..jsonio import write_json
+from ..modules.base import spiking_modules
+from ..modules.state import get_state
 from .energy import PRESETS, SOURCE, EnergyPreset, Ops, energy_pj, resolve_preset
 from .spikes import NeuronRecord, SpikeCounter
-from .synapses import RULES, SynapticOp, OpCounter, __doc__ as SYNAPSE_RULES
+from .synapses import COUNTING_RULES, RULES, OpCounter, SynapticOp
 
 NEURON_RULES = ("spikes per neuron = non-zero digits of each neuron's code (binary: popcount(c); naf: popcount(c ^ 3c)) "
                 "on the exact input it sees (equivalent mode), "
@@ -142,7 +142,7 @@ class SpikeReport:
                           "formula": "E_ANN = MACs*mac_pj + ACs*ac_pj + functions*function_pj; "
                                      "E_SNN = ACs*ac_pj + MACs*mac_pj + updates*update_pj; "
                                      "memory=True adds (MACs + ACs)*memory_pj to both"},
-            "counting_rules": {"neurons": NEURON_RULES, **RULES, "details": SYNAPSE_RULES.strip()},
+            "counting_rules": {"neurons": NEURON_RULES, **RULES, "details": COUNTING_RULES.strip()},
             "allowed_ann": self.allowed_ann,
             "layers": layers,
             "neurons": [n.to_dict() for n in self.neurons],
@@ -218,7 +218,7 @@ def report(model: nn.Module, data: Mapping[str, Any] | Iterable[Mapping[str, Any
     state = get_state(model)
     chosen = [resolve_preset(p) for p in (presets if presets is not None else PRESETS)]
     batches = _batches(model, data)
-    gated = {m.softmax.exp: m.softmax.prob for m in model.modules() if isinstance(m, AttentionNeurons)}
+    gated = {exp: prob for _, m in spiking_modules(model) for exp, prob in m.gated_neurons().items()}
     spikes = counter(model, gated, per_step=per_step)
     ops = OpCounter(model, spikes)
     with run_mode(model, mode), torch.no_grad(), spikes.recording(mode), ops.counting():

@@ -47,6 +47,11 @@ class FSNeuron(Neuron):
         self._steps = list(zip(self.h.tolist(), self.d.tolist(), self.T.tolist()))
         self._range = None if math.isnan(lo) else (lo, hi)
 
+    @property
+    def range(self) -> tuple[float, float] | None:
+        """The input range [lo, hi] the neuron was fitted on (None: not declared)."""
+        return self._range
+
     def _run(self, x: Tensor, count: bool, train: bool) -> tuple[Tensor, Tensor | list[Tensor]]:
         """(y, spike counts) or, with train=True, (y, list of the K spike tensors d_t z_t)."""
         v = x.to(compute_dtype(x.dtype, self.time_steps))

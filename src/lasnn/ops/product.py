@@ -12,7 +12,7 @@ which is what the equivalent mode computes directly.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor

@@ -17,10 +17,10 @@ import torch
 from torch import Tensor, nn
 
 from ..convert.api import mode as run_mode
-from ..convert.state import get_state
 from ..jsonio import write_json
 from ..metrics.parity import parity
 from ..metrics.report import report
+from ..modules.state import get_state
 from ..neurons import FSNeuron, HGNeuron, fit_fs
 from ..neurons.functions import get_function
 from .metric import perplexity
@@ -34,14 +34,10 @@ class FSFunction(FSNeuron):
     outside the fitted range are counted in ``out_of_range``)."""
 
     def __init__(self, fitted: FSNeuron, function: str) -> None:
-        lo, hi = fitted._range
+        lo, hi = fitted.range
         super().__init__(fitted.h, fitted.d, fitted.T, lo=lo, hi=hi, fn=fitted.fn)
         self.function = function
         self.fit_max_abs_error = fitted.fit_max_abs_error
-
-    @property
-    def range(self) -> tuple[float, float]:
-        return self._range
 
     def set_range(self, lo: float, hi: float) -> None:
         """The fitted parameters stay; the declared range of the HG neuron is not used."""
@@ -150,7 +146,7 @@ def ablation(spec: str, data: str = "shakespeare", *, sequences: int = 2, length
     result.rows.append(_measure("single-mt", reconvert(source, single_threshold(calibration)), batches, ppl_ann))
     use_fs_neurons(model, fitted)
     row = _measure("fs", model, batches, ppl_ann)
-    row["fs_fits"] = {f: {"lo": n._range[0], "hi": n._range[1], "max_abs_error": n.fit_max_abs_error}
+    row["fs_fits"] = {f: {"lo": n.range[0], "hi": n.range[1], "max_abs_error": n.fit_max_abs_error}
                       for f, n in fitted.items()}
     result.rows.append(row)
     return result

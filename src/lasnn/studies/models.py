@@ -8,7 +8,8 @@ from typing import Any
 from torch import nn
 
 from ..assets import load_model
-from ..convert import LASConfig, convert, load
+from ..config import LASConfig
+from ..convert import convert, load
 from ..convert.persist import MANIFEST
 from .data import read_text, token_windows
 
@@ -48,7 +49,7 @@ Calibration = tuple[LASConfig, list[list[str]], dict[str, Any]]
 
 def calibration_of(model: nn.Module) -> Calibration:
     """(config, shared site groups, every neuron's calibration state) of a converted model."""
-    from ..convert.state import get_state
+    from ..modules.state import get_state
     from ..neurons import Neuron
 
     state = get_state(model)

@@ -6,18 +6,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from ..convert.api import mode as run_mode  # noqa: E402
-from ..convert.state import get_state  # noqa: E402
-from ..jsonio import write_json  # noqa: E402
-from ..metrics.parity import parity  # noqa: E402
-from ..metrics.report import report  # noqa: E402
-from .metric import perplexity  # noqa: E402
-from .models import calibration_of, prepare, reconvert  # noqa: E402
+from ..convert.api import mode as run_mode
+from ..jsonio import write_json
+from ..metrics.parity import parity
+from ..metrics.report import report
+from ..modules.state import get_state
+from .metric import perplexity
+from .models import calibration_of, prepare, reconvert
 
 
 @dataclass
@@ -47,7 +44,8 @@ class SweepResult:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         ks = [r["time_steps"] for r in self.rows]
-        fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+        fig = Figure(figsize=(13, 3.8))
+        axes = fig.subplots(1, 3)
         axes[0].plot(ks, [r["perplexity_snn"] for r in self.rows], marker="o", label="SNN")
         axes[0].axhline(self.rows[0]["perplexity_ann"], color="k", ls="--", lw=0.8, label="ANN")
         axes[0].set(xlabel="time steps K", ylabel="perplexity", yscale="log")
@@ -60,7 +58,6 @@ class SweepResult:
         fig.tight_layout()
         path = folder / "sweep.png"
         fig.savefig(path, dpi=110)
-        plt.close(fig)
         return path
 
 

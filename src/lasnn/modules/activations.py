@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 import torch.nn as nn
 
 from ..neurons import HG_FUNCTIONS, HGNeuron
 from ..ops import spiking_activation
-from .state import ConversionState, Mode
+from .base import CallCounts, FlaggedSpikingModule, OpCount, Ops
 
 ACTIVATION_MODULE_NAMESPACES = ("transformers.activations", "torch.nn.modules.activation")
 
@@ -45,14 +48,20 @@ def activation_function(module: nn.Module) -> str | None:
     return None
 
 
-class SpikingActivation:
+class SpikingActivation(FlaggedSpikingModule):
     """f(x) emitted by an HG neuron: gates route x to one sub-neuron that spikes the K-bit code of f(x)."""
 
-    _lasnn_state: ConversionState
     lasnn_neuron: HGNeuron
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mode = self._lasnn_state.mode
-        if mode is Mode.ANN:
-            return super().forward(x)
-        return spiking_activation(x, self.lasnn_neuron, temporal=mode is Mode.TEMPORAL)
+    def spiking(self, x: torch.Tensor, temporal: bool) -> torch.Tensor:
+        return spiking_activation(x, self.lasnn_neuron, temporal=temporal)
+
+    def synaptic_ops(self, args: tuple[Any, ...], kwargs: Mapping[str, Any], output: Any,
+                     counts: CallCounts) -> list[OpCount]:
+        return [neuron_to_next(self.lasnn_neuron, counts)]
+
+
+def neuron_to_next(neuron: HGNeuron, counts: CallCounts) -> OpCount:
+    """An HG neuron's spikes integrated by the next neuron: one AC per spike; the ANN evaluates f once per value."""
+    return OpCount("activation -> next neuron", "to_neuron", Ops(acs=counts.spikes(neuron)),
+                   Ops(functions=counts.elements(neuron)))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Callable
 
 import torch.nn as nn
 
-from .config import LASConfig
+from ..config import LASConfig
 
 STATE_ATTR = "_lasnn_state"
 
@@ -44,6 +44,7 @@ class ConversionState:
     allowed_ann: list[str] = field(default_factory=list)
     shared_inputs: list[list[str]] = field(default_factory=list)
     undo: list[Callable[[], None]] = field(default_factory=list)
+    calibration: object | None = None
 
     def rollback(self) -> None:
         """Undo every change, newest first."""
@@ -63,3 +64,15 @@ def get_state(model: nn.Module) -> ConversionState:
 
 def is_converted(model: nn.Module) -> bool:
     return getattr(model, STATE_ATTR, None) is not None
+
+
+def spiking_mode(model: nn.Module, mode: str | None = None) -> str:
+    """The spiking side of an ANN-vs-SNN comparison: ``mode`` if given, else the model's current spiking mode
+    ("equivalent" when it is in "ann")."""
+    state = get_state(model)
+    name = parse_mode(mode).value if mode is not None else state.mode.value
+    if name == Mode.ANN.value:
+        if mode is not None:
+            raise ValueError("the spiking side of a comparison cannot be 'ann'; use mode='equivalent' or 'temporal'")
+        name = Mode.EQUIVALENT.value
+    return name

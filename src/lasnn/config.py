@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from numbers import Real
 from typing import Any
 
-from ..neurons.base import check_code, check_rounding
+from .neurons.base import check_code, check_rounding
+
+AnnFilter = Callable[[Any, str], bool]
 
 
 @dataclass(frozen=True)
@@ -31,8 +35,9 @@ class LASConfig:
     synaptic operations). Both decode to the same values, so outputs are identical; only the trains and the spike and
     energy accounting differ.
 
-    ``allow_ann`` lists module names (exact, or a prefix ending in ``.``, or a class name) that stay in float; they
-    are listed in every report.
+    ``allow_ann`` lists the modules that stay in float: module names (exact, a prefix ending in ``.``, or a glob such
+    as ``"*.mlp.down_proj"``), class names, or filters ``filter_fn(module, name) -> bool``. They are listed in every
+    report; a saved conversion records the names a filter chose.
     """
 
     time_steps: int = 16
@@ -42,7 +47,7 @@ class LASConfig:
     hg_range_margin: float = 2.0
     fixed_thresholds: tuple[float, float] | None = None
     calibration_sequences: int = 32
-    allow_ann: tuple[str, ...] = field(default_factory=tuple)
+    allow_ann: tuple[str | AnnFilter, ...] = field(default_factory=tuple)
     exact_synapses: bool = False
     code: str = "binary"
 
@@ -63,15 +68,24 @@ class LASConfig:
         object.__setattr__(self, "allow_ann", _names(self.allow_ann))
 
     @classmethod
-    def paper(cls, **overrides: Any) -> "LASConfig":
+    def paper(cls, **overrides: Any) -> LASConfig:
         """The paper's released recipe: fixed thresholds theta_nor = 10, theta_out = 500 and floor-rounding MT codes."""
         return cls(**{"fixed_thresholds": (10.0, 500.0), "rounding": "floor", **overrides})
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The fields as JSON values; a filter in ``allow_ann`` appears as ``"filter:<its qualified name>"``."""
+        data = dataclasses.asdict(self)
+        data["allow_ann"] = [entry if isinstance(entry, str) else f"filter:{getattr(entry, '__qualname__', entry)}"
+                             for entry in self.allow_ann]
+        return data
+
+    def with_allowed_names(self, names: list[str]) -> LASConfig:
+        """This config with ``allow_ann`` replaced by the exact module names it chose (what a saved conversion keeps
+        when a filter chose them)."""
+        return dataclasses.replace(self, allow_ann=tuple(names))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "LASConfig":
+    def from_dict(cls, data: dict[str, Any]) -> LASConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - known
         if unknown:
@@ -80,11 +94,22 @@ class LASConfig:
 
     def allows_ann(self, module_name: str, module: Any) -> bool:
         """True if ``module_name`` (or its class) was opted out of conversion by ``allow_ann``."""
-        cls_name = type(module).__name__
-        return any(
-            module_name == entry or cls_name == entry or (entry.endswith(".") and module_name.startswith(entry))
-            for entry in self.allow_ann
-        )
+        return any(_allows(entry, module_name, module) for entry in self.allow_ann)
+
+    @property
+    def has_filters(self) -> bool:
+        """Whether ``allow_ann`` holds a filter function (its choice is saved as names)."""
+        return any(not isinstance(entry, str) for entry in self.allow_ann)
+
+
+def _allows(entry: str | AnnFilter, module_name: str, module: Any) -> bool:
+    if not isinstance(entry, str):
+        return bool(entry(module, module_name))
+    if module_name == entry or type(module).__name__ == entry:
+        return True
+    if entry.endswith("."):
+        return module_name.startswith(entry)
+    return any(c in entry for c in "*?[") and fnmatch.fnmatchcase(module_name, entry)
 
 
 def _real(name: str, value: Any) -> float:
@@ -115,9 +140,10 @@ def _thresholds(value: Any) -> tuple[float, float]:
     return nor, out
 
 
-def _names(value: Any) -> tuple[str, ...]:
-    """``allow_ann`` as a tuple of strings (one string is one name)."""
-    names = (value,) if isinstance(value, str) else value
-    if not isinstance(names, (tuple, list)) or not all(isinstance(name, str) for name in names):
-        raise ValueError(f"allow_ann must be a list of module names, prefixes ending in '.', or class names; got {value!r}")
+def _names(value: Any) -> tuple[str | AnnFilter, ...]:
+    """``allow_ann`` as a tuple of names and filters (one string or one filter is one entry)."""
+    names = (value,) if isinstance(value, str) or callable(value) else value
+    if not isinstance(names, (tuple, list)) or not all(isinstance(name, str) or callable(name) for name in names):
+        raise ValueError("allow_ann must be a list of module names, prefixes ending in '.', globs, class names, or "
+                         f"filter functions filter_fn(module, name) -> bool; got {value!r}")
     return tuple(names)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn as nn
 
+from ..config import LASConfig
 from ..neurons import OATNeuron
-from .config import LASConfig
 
 
 def make_oat(config: LASConfig) -> OATNeuron:

@@ -11,18 +11,19 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import torch
 import torch.nn as nn
 
 from ..neurons import HGNeuron
 from ..ops import spike_product, spike_product_steps, spiking_activation
-from .activations import IDENTITY, activation_function
+from .activations import IDENTITY, activation_function, neuron_to_next
+from .base import CallCounts, FlaggedSpikingModule, OpCount, Ops, SpikingModule
 from .devices import execution_device
 from .probing import probe_agrees
 from .sites import SiteEncoder
-from .state import ConversionState, Mode
 
 _LINEAR_TYPES: tuple[type, ...] = (nn.Linear,)
 
@@ -72,50 +73,56 @@ def is_gelu_lm_head(module: nn.Module) -> bool:
     return _computes(module, dense, lambda x: decoder(norm(torch.nn.functional.gelu(dense(x)))))
 
 
-class SpikingGatedMLP:
+class SpikingGatedMLP(SpikingModule):
     """down(HG_act(gate(x)) ⊙ OAT(up(x))) with the product done on spike trains."""
 
-    _lasnn_state: ConversionState
     lasnn_up: SiteEncoder
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mode = self._lasnn_state.mode
-        if mode is Mode.ANN:
-            return super().forward(x)
-        gate, up = self.gate_proj(x), self.up_proj(x)
-        activation: HGNeuron = self.act_fn.lasnn_neuron
+    def _inputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, HGNeuron, torch.dtype]:
         work = torch.float64 if self._lasnn_state.config.exact_synapses else torch.float32
-        if mode is Mode.TEMPORAL:
-            steps = spike_product_steps(activation.spikes(gate).to(work), self.lasnn_up.spikes(up).to(work))
-            product = steps.sum(0).to(x.dtype)
-        else:
-            product = spike_product(activation(gate).to(work), self.lasnn_up(up).to(work)).to(x.dtype)
-        return self.down_proj(product)
+        return self.gate_proj(x), self.up_proj(x), self.act_fn.lasnn_neuron, work
+
+    def equivalent(self, x: torch.Tensor) -> torch.Tensor:
+        gate, up, activation, work = self._inputs(x)
+        return self.down_proj(spike_product(activation(gate).to(work), self.lasnn_up(up).to(work)).to(x.dtype))
+
+    def temporal(self, x: torch.Tensor) -> torch.Tensor:
+        gate, up, activation, work = self._inputs(x)
+        steps = spike_product_steps(activation.spikes(gate).to(work), self.lasnn_up.spikes(up).to(work))
+        return self.down_proj(steps.sum(0).to(x.dtype))
+
+    def synaptic_ops(self, args: tuple[Any, ...], kwargs: Mapping[str, Any], output: Any,
+                     counts: CallCounts) -> list[OpCount]:
+        """Element-wise running-sum product: 2 (n_act + n_up) ACs; the ANN's act and multiply per element."""
+        n_act, n_up = counts.spikes(self.act_fn.lasnn_neuron), counts.spikes(self.lasnn_up.neuron)
+        elements = counts.elements(self.lasnn_up.neuron)
+        return [OpCount("act(gate) ⊙ up", "product", Ops(acs=2 * (n_act + n_up)),
+                        Ops(macs=elements, functions=elements))]
 
 
-class SpikingTanhHead:
+class SpikingTanhHead(FlaggedSpikingModule):
     """out_proj(HG_tanh(dense(h[:, 0])))."""
 
-    _lasnn_state: ConversionState
     lasnn_tanh: HGNeuron
 
-    def forward(self, features: torch.Tensor, **kwargs: object) -> torch.Tensor:
-        mode = self._lasnn_state.mode
-        if mode is Mode.ANN:
-            return super().forward(features, **kwargs)
+    def spiking(self, features: torch.Tensor, temporal: bool, **kwargs: object) -> torch.Tensor:
         hidden = self.dense(features[:, 0, :])
-        return self.out_proj(spiking_activation(hidden, self.lasnn_tanh, temporal=mode is Mode.TEMPORAL))
+        return self.out_proj(spiking_activation(hidden, self.lasnn_tanh, temporal=temporal))
+
+    def synaptic_ops(self, args: tuple[Any, ...], kwargs: Mapping[str, Any], output: Any,
+                     counts: CallCounts) -> list[OpCount]:
+        return [neuron_to_next(self.lasnn_tanh, counts)]
 
 
-class SpikingGeluLMHead:
+class SpikingGeluLMHead(FlaggedSpikingModule):
     """decoder(layer_norm(HG_gelu(dense(h))))."""
 
-    _lasnn_state: ConversionState
     lasnn_gelu: HGNeuron
 
-    def forward(self, features: torch.Tensor, **kwargs: object) -> torch.Tensor:
-        mode = self._lasnn_state.mode
-        if mode is Mode.ANN:
-            return super().forward(features, **kwargs)
-        hidden = spiking_activation(self.dense(features), self.lasnn_gelu, temporal=mode is Mode.TEMPORAL)
+    def spiking(self, features: torch.Tensor, temporal: bool, **kwargs: object) -> torch.Tensor:
+        hidden = spiking_activation(self.dense(features), self.lasnn_gelu, temporal=temporal)
         return self.decoder(self.layer_norm(hidden))
+
+    def synaptic_ops(self, args: tuple[Any, ...], kwargs: Mapping[str, Any], output: Any,
+                     counts: CallCounts) -> list[OpCount]:
+        return [neuron_to_next(self.lasnn_gelu, counts)]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 import torch.nn as nn
 
 from ..ops import spiking_layer_norm, spiking_rms_norm
 from ..ops.norms import NormNeurons
+from .base import CallCounts, FlaggedSpikingModule, OpCount, Ops
 from .devices import execution_device
 from .probing import probe_agrees
-from .state import ConversionState, Mode
 
 _PROBE_ROWS = 4
 
@@ -54,38 +57,49 @@ def rms_norm_variant(module: nn.Module) -> tuple[float, bool] | None:
     return None
 
 
-class SpikingLayerNorm:
+class _SpikingNorm(FlaggedSpikingModule):
+    """What LayerNorm and RMSNorm share: the neurons of the norm and their accounting."""
+
+    lasnn_norm: NormNeurons
+    weight: torch.Tensor | None
+
+    def synaptic_ops(self, args: tuple[Any, ...], kwargs: Mapping[str, Any], output: Any,
+                     counts: CallCounts) -> list[OpCount]:
+        """Sum of squares (one AC per spike), x ⊙ rsqrt (running-sum product), LayerNorm's mean removal, and the
+        inherent affine gamma / beta, eps and 1/n of both models."""
+        x, neurons = args[0], self.lasnn_norm
+        width = x.shape[-1]
+        rows = x.numel() // width
+        n_sq, n_r = counts.spikes(neurons.square), counts.spikes(neurons.rsqrt)
+        layer_norm = neurons.centered is not None
+        n_x = counts.spikes(neurons.centered if layer_norm else neurons.input)
+        ops = [OpCount("sum of squares", "to_neuron", Ops(acs=n_sq), Ops(macs=x.numel(), functions=rows)),
+               OpCount("x ⊙ rsqrt", "product", Ops(acs=n_x + n_r * width + n_x + n_r), Ops(macs=x.numel()))]
+        inherent_macs = rows + (x.numel() if self.weight is not None else 0)  # 1/n per row, gamma
+        inherent_acs = rows + (x.numel() if getattr(self, "bias", None) is not None else 0)  # eps, beta
+        if layer_norm:
+            n_in = counts.spikes(neurons.input)
+            ops.append(OpCount("mean removal", "to_neuron", Ops(acs=2 * n_in + x.numel()),
+                               Ops(acs=2 * x.numel(), macs=rows)))
+        inherent = Ops(macs=inherent_macs, acs=inherent_acs)
+        ops.append(OpCount("affine, eps, 1/n", "inherent", inherent, inherent))
+        return ops
+
+
+class SpikingLayerNorm(_SpikingNorm):
     """LayerNorm: x̂ = OAT(x); c = x̂ - mean(x̂); y = OAT(c) ⊙ HG_rsqrt(mean(HG_sq(c)) + eps); weight * y + bias."""
 
-    _lasnn_state: ConversionState
-    lasnn_norm: NormNeurons
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mode = self._lasnn_state.mode
-        if mode is Mode.ANN:
-            return super().forward(x)
-        return spiking_layer_norm(
-            x, self.normalized_shape, self.weight, self.bias, self.eps, self.lasnn_norm, temporal=mode is Mode.TEMPORAL
-        )
+    def spiking(self, x: torch.Tensor, temporal: bool) -> torch.Tensor:
+        return spiking_layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps, self.lasnn_norm,
+                                  temporal=temporal)
 
 
-class SpikingRMSNorm:
+class SpikingRMSNorm(_SpikingNorm):
     """RMSNorm: y = OAT(x) ⊙ HG_rsqrt(mean(HG_sq(x)) + eps); weight * y (or (1 + weight) * y)."""
 
-    _lasnn_state: ConversionState
-    lasnn_norm: NormNeurons
     _lasnn_eps: float
     _lasnn_unit_offset: bool
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mode = self._lasnn_state.mode
-        if mode is Mode.ANN:
-            return super().forward(x)
-        return spiking_rms_norm(
-            x,
-            self.weight,
-            self._lasnn_eps,
-            self.lasnn_norm,
-            unit_offset=self._lasnn_unit_offset,
-            temporal=mode is Mode.TEMPORAL,
-        )
+    def spiking(self, x: torch.Tensor, temporal: bool) -> torch.Tensor:
+        return spiking_rms_norm(x, self.weight, self._lasnn_eps, self.lasnn_norm, unit_offset=self._lasnn_unit_offset,
+                                temporal=temporal)
