@@ -155,7 +155,7 @@ def _run_convert(args: argparse.Namespace) -> int:
         report = parity(model, batch)
         console.print(f"parity on held-out {info['calibration']} inputs:\n{report}", highlight=False)
         info["parity"] = report.to_dict()
-    path = save(model, out, tokenizer=tokenizer, overwrite=args.overwrite)
+    path = save(model, out, tokenizer=tokenizer, overwrite=args.overwrite, max_shard_size=args.max_shard_size)
     console.print(f"saved the converted model to {path}", highlight=False)
     _write_json(args.json, {**info, "out": str(path)})
     return 0
@@ -195,6 +195,16 @@ def _run_eval(args: argparse.Namespace) -> int:
     console.print(result.table())
     _write_json(args.json, {"model": info, "result": result.to_dict()})
     return 0
+
+
+def _shard_size(value: str) -> int:
+    """An argparse type: a shard size in bytes (an integer or 500MB, 2GB, ...)."""
+    from .convert.persist import shard_size
+
+    try:
+        return shard_size(int(value) if value.strip().isdigit() else value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _text_columns(value: str) -> tuple[str, ...]:
@@ -307,6 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("--task", choices=("causal-lm", "embedding", "masked-lm", "sequence-classification"),
                       help="model head (default: the pinned model's, else causal-lm)")
     conv.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    conv.add_argument("--max-shard-size", type=_shard_size, metavar="SIZE",
+                      help="split the weights into safetensors shards of at most SIZE (bytes, or 500MB, 2GB, ...)")
     conv.add_argument("--json", type=Path, help="write the numbers printed here")
     _conversion_args(conv)
     conv.set_defaults(func=_run_convert)

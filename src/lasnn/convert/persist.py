@@ -75,9 +75,35 @@ def _checksums(folder: Path) -> dict[str, str]:
     return {entry.name: _sha256(entry) for entry in entries}
 
 
-def _write(model: nn.Module, state: ConversionState, tokenizer: Any, folder: Path) -> None:
+SIZE_UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30,
+              "TIB": 2**40}
+
+
+def shard_size(value: int | str) -> int:
+    """``max_shard_size`` in bytes: a positive int, or a size such as "500MB" / "2GB" / "1GiB" (what transformers'
+    ``save_pretrained`` accepts); ValueError otherwise."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    elif isinstance(value, str):
+        text = value.strip().upper().replace(" ", "")
+        unit = next((unit for unit in sorted(SIZE_UNITS, key=len, reverse=True) if text.endswith(unit)), None)
+        try:
+            size = int(float(text[: -len(unit)]) * SIZE_UNITS[unit]) if unit else int(text)
+        except ValueError:
+            size = 0
+    else:
+        size = 0
+    if size <= 0:
+        raise ValueError(f"max_shard_size must be a positive number of bytes or a size such as '500MB', '2GB' or "
+                         f"'1GiB', got {value!r}")
+    return size
+
+
+def _write(model: nn.Module, state: ConversionState, tokenizer: Any, folder: Path, max_shard_size: int | None) -> None:
+    # transformers shards with huggingface_hub.split_torch_state_dict_into_shards: model-0000k-of-0000n.safetensors
+    # and model.safetensors.index.json, each checksummed in the manifest like any other file
     with run_mode(model, Mode.ANN.value):
-        model.save_pretrained(folder)
+        model.save_pretrained(folder, **({} if max_shard_size is None else {"max_shard_size": max_shard_size}))
     if tokenizer is not None:
         tokenizer.save_pretrained(folder)
     save_file(_calibration_tensors(model), str(folder / CALIBRATION))
@@ -94,8 +120,13 @@ def _write(model: nn.Module, state: ConversionState, tokenizer: Any, folder: Pat
     })
 
 
-def save(model: nn.Module, out_dir: str | os.PathLike[str], tokenizer: Any = None, overwrite: bool = False) -> Path:
+def save(model: nn.Module, out_dir: str | os.PathLike[str], tokenizer: Any = None, overwrite: bool = False,
+         max_shard_size: int | str | None = None) -> Path:
     """Write ``model`` (weights and config as ``save_pretrained``) and its calibration to ``out_dir``.
+
+    ``max_shard_size`` (bytes, or "500MB", "2GB", ...) splits the weights into safetensors shards of at most that
+    size with an index, as ``save_pretrained`` does (a tensor larger than the limit gets a shard of its own);
+    default: transformers' (50GB). :func:`load` reads a sharded folder like any other, ``device_map`` included.
 
     The folder is written beside its destination and renamed into place, so a failure or an interrupt leaves the
     destination as it was. ``overwrite`` replaces only a folder that an earlier :func:`save` wrote and that holds
@@ -105,10 +136,11 @@ def save(model: nn.Module, out_dir: str | os.PathLike[str], tokenizer: Any = Non
     state = get_state(model)
     if state.calibration is not None:
         raise ValueError("this model is still calibrating (lasnn.prepare); call lasnn.freeze(model) before saving it")
+    size = None if max_shard_size is None else shard_size(max_shard_size)
     source = getattr(model, "name_or_path", None)
     target = check_target(out_dir, overwrite, source)
     with staged(target, overwrite, source) as staging:
-        _write(model, state, tokenizer, staging)
+        _write(model, state, tokenizer, staging, size)
     return target
 
 

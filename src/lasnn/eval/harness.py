@@ -13,10 +13,18 @@ model_args: ``pretrained`` (a pinned model name, a local HF folder, or a folder 
 fixed 10 / 500 thresholds), ``calibration`` (shakespeare:WORK, polarity or a .txt path; default
 shakespeare:macbeth), ``calibration_sequences`` (default 8) and ``calibration_length`` (default 256 tokens),
 and every HFLM argument (batch_size, max_length, device, ...).
+
+Data parallel: under ``accelerate launch`` or ``torchrun`` (more than one process, gloo on CPU, NCCL on GPU), every
+process loads the model on its own device (``device`` is ignored), converts it with its share of the calibration
+sequences (the observers are reduced across the processes, so every process freezes the thresholds of one process
+calibrating on all of them; see :mod:`lasnn.convert.distributed`) or loads the saved conversion, and scores its
+share of the requests: lm-eval's evaluator splits them by ``rank`` / ``world_size`` and gathers the results.
 """
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
 from typing import Any
 
 import torch
@@ -54,6 +62,28 @@ def _device(requested: str | None) -> torch.device:
     return torch.device(requested)
 
 
+def _has_accelerator() -> bool:
+    accelerator = getattr(torch, "accelerator", None)
+    return bool(accelerator.is_available()) if accelerator is not None else torch.cuda.is_available()
+
+
+def _accelerator() -> Any:
+    """accelerate's Accelerator when launched with more than one process (accelerate launch, torchrun), else None.
+
+    HFLM builds one only for a model it loads itself (and uses it only with several GPUs); a built model is scored by
+    every process whole unless its LM takes rank and world size from accelerate, as LASNNLM does.
+    """
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return None
+    from accelerate import Accelerator, InitProcessGroupKwargs
+
+    # without a GPU (or with accelerate launch --cpu) the processes run on the CPU over gloo; accelerate picks that
+    # only when asked (cpu=True), else it stays single-process
+    on_cpu = os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes") or not _has_accelerator()
+    accelerator = Accelerator(cpu=on_cpu, kwargs_handlers=[InitProcessGroupKwargs(timeout=timedelta(weeks=52))])
+    return accelerator if accelerator.num_processes > 1 else None
+
+
 @register_model("lasnn")
 class LASNNLM(HFLM):
     """HFLM whose model is the lasnn-converted one: loglikelihood, loglikelihood_rolling and generate_until all run
@@ -72,13 +102,22 @@ class LASNNLM(HFLM):
         config = LASConfig.paper(**overrides) if _flag("paper", paper) else LASConfig(**overrides)
         sequences = _number("calibration_sequences", calibration_sequences, int)
         length = _number("calibration_length", calibration_length, int)
+        accelerator = _accelerator()
+        shard = (accelerator.process_index, accelerator.num_processes) if accelerator is not None else None
         model, tokenizer, info = load_spiking(str(pretrained), "causal-lm", config, calibration, sequences, length,
-                                              str(mode))
-        model.to(_device(device))
+                                              str(mode), shard=shard)
+        model.to(accelerator.device if accelerator is not None else _device(device))
         kwargs.pop("tokenizer", None)
         kwargs.pop("backend", None)
         super().__init__(pretrained=model, tokenizer=tokenizer, backend="causal", **kwargs)
+        if accelerator is not None:  # HFLM set rank 0 / world size 1 for the built model: each process takes its share
+            self.accelerator = accelerator
+            self._device = accelerator.device
+            self._rank = accelerator.process_index
+            self._world_size = accelerator.num_processes
         self.lasnn_info = {**info, "mode": str(mode)}
+        if accelerator is not None:
+            self.lasnn_info["processes"] = accelerator.num_processes
 
     def get_model_info(self) -> dict[str, Any]:
         return {**super().get_model_info(), "lasnn": self.lasnn_info}
