@@ -1,7 +1,7 @@
 """Peers side by side: SpikingJelly 2.0.0's ANN-to-SNN recipes and lasnn on the same models and inputs, in one run.
 
     pip install -e '.[peers]'          # SpikingJelly 2.0.0 (see the README: --no-deps on a CPU-only torch)
-    HF_HUB_OFFLINE=1 python benchmarks/peers.py [--sentences 200 --repeats 3 --temporal-sentences 25] \
+    HF_HUB_OFFLINE=1 python benchmarks/peers.py [--sentences 200 --repeats 5 --temporal-sentences 25] \
         [--json reports/peers.json]
 
 Part 1, all-MiniLM-L6-v2 on the first ``--sentences`` polarity test sentences (batches of 25, as
