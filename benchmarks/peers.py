@@ -207,8 +207,8 @@ def minilm(args: argparse.Namespace) -> dict[str, Any]:
 
     import lasnn
     from lasnn.assets import load_model, load_polarity
-    from lasnn.eval.parity_stats import ParityStats
     from lasnn.eval.probe import mean_pool
+    from lasnn.metrics.parity import ParityStats
     from lasnn.metrics.report import report
 
     ann, tokenizer = load_model("minilm-l6")
