@@ -161,8 +161,7 @@ def freeze(model: nn.Module) -> nn.Module:
         state.calibration = None
         state.mode = Mode.EQUIVALENT
     except BaseException:
-        run.close()
-        state.rollback()
+        state.rollback()  # run.freeze removed its hooks first
         raise
     return model
 
@@ -170,8 +169,7 @@ def freeze(model: nn.Module) -> nn.Module:
 def set_mode(model: nn.Module, mode: str) -> None:
     """Switch a converted model between "ann" (original float path), "equivalent" and "temporal"."""
     state = get_state(model)
-    if state.calibration is not None:
-        raise ValueError("this model is still calibrating (lasnn.prepare); call lasnn.freeze(model) first")
+    state.require_frozen("switching modes")
     target = parse_mode(mode)
     if (target is Mode.ANN) != (state.mode is Mode.ANN):
         _switch_attention(model, state, spiking=target is not Mode.ANN)

@@ -134,8 +134,7 @@ def save(model: nn.Module, out_dir: str | os.PathLike[str], tokenizer: Any = Non
     :func:`lasnn.convert.folders.check_target`).
     """
     state = get_state(model)
-    if state.calibration is not None:
-        raise ValueError("this model is still calibrating (lasnn.prepare); call lasnn.freeze(model) before saving it")
+    state.require_frozen("saving it")
     size = None if max_shard_size is None else shard_size(max_shard_size)
     source = getattr(model, "name_or_path", None)
     target = check_target(out_dir, overwrite, source)

@@ -4,7 +4,7 @@ A :class:`ConversionRule` says what it matches (``match(module)`` returns a :cla
 does not apply) and how it builds the spiking counterpart (``build(module, detail, edit)``). Every change a build
 makes goes through ``edit`` (:class:`Edit`), which records its undo, so a failed conversion and
 ``lasnn.load``'s rebuild restore or repeat it exactly. Rules are tried in order; the first that matches decides.
-A match without ``build`` leaves the module as it is (passive parts, identity activations); a match with a
+A match without ``build`` leaves the module as it is (passive parts); a match with a
 ``problem`` blocks the conversion, naming the module.
 
 Register a rule for your own module with :func:`register_rule` (placed before the built-in rules unless
@@ -154,17 +154,17 @@ def _build_rms_norm(module: nn.Module, variant: tuple[float, bool], edit: Edit) 
 
 
 def _match_activation(module: nn.Module) -> Match | None:
+    """An activation's HG function; None for identity activations (nothing to convert, and no later rule matches a
+    parameter-free leaf), so each module is probed once."""
     if not is_activation_module(module):
         return None
     function = activation_function(module)
+    if function == IDENTITY:
+        return None
     if function is None:
         return Match(problem=f"activation {type(module).__name__} has no HG neuron "
                              "(supported: gelu, gelu_tanh, silu, sigmoid, tanh, relu)")
     return Match(function)
-
-
-def _match_identity(module: nn.Module) -> Match | None:
-    return Match() if is_activation_module(module) and activation_function(module) == IDENTITY else None
 
 
 def _build_activation(module: nn.Module, function: str, edit: Edit) -> None:
@@ -215,7 +215,6 @@ BUILTIN_RULES: tuple[ConversionRule, ...] = (
     ConversionRule("conv1d", match_type(Conv1D), _synapse(SpikingConv1D)),
     ConversionRule("layer_norm", _match_layer_norm, _build_layer_norm),
     ConversionRule("rms_norm", _match_rms_norm, _build_rms_norm),
-    ConversionRule("identity_activation", _match_identity),
     ConversionRule("activation", _match_activation, _build_activation),
     ConversionRule("attention", _when(attention_impl.uses_attention_interface), _build_attention),
     ConversionRule("gated_mlp", _when(is_gated_mlp), _build_gated_mlp),

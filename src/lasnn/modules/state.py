@@ -46,6 +46,11 @@ class ConversionState:
     undo: list[Callable[[], None]] = field(default_factory=list)
     calibration: object | None = None
 
+    def require_frozen(self, action: str) -> None:
+        """ValueError while a ``lasnn.prepare`` calibration is still open (``action``: what needs it frozen)."""
+        if self.calibration is not None:
+            raise ValueError(f"this model is still calibrating (lasnn.prepare); call lasnn.freeze(model) before {action}")
+
     def rollback(self) -> None:
         """Undo every change, newest first."""
         while self.undo:
